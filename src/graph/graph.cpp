@@ -1,0 +1,165 @@
+#include "graph/graph.h"
+
+namespace starface::graph {
+
+const char* op_name(OpKind op) {
+  switch (op) {
+    case OpKind::kConv2d: return "Conv2d";
+    case OpKind::kBatchNorm: return "BatchNorm";
+    case OpKind::kRelu: return "Relu";
+    case OpKind::kSigmoid: return "Sigmoid";
+    case OpKind::kAdd: return "Add";
+    case OpKind::kMul: return "Mul";
+    case OpKind::kMaxPool2x2: return "MaxPool2x2";
+    case OpKind::kUpsample2x: return "Upsample2x";
+    case OpKind::kConcat: return "Concat";
+    case OpKind::kBoundaryPlanes: return "BoundaryPlanes";
+    case OpKind::kInstanceNorm: return "InstanceNorm";
+    case OpKind::kSoftArgmax: return "SoftArgmax";
+  }
+  return "Unknown";
+}
+
+namespace {
+
+[[noreturn]] void mismatch(const std::string& node, const std::string& what) {
+  throw Error(ErrorCode::kShapeMismatch, node + ": " + what);
+}
+
+void expect_rank4(const std::string& node, const Shape& s, const char* which) {
+  if (s.size() != 4) mismatch(node, std::string(which) + " must be [N,C,H,W], got " + shape_str(s));
+}
+
+void expect_inputs(const std::string& node, const std::vector<Shape>& shapes, size_t n) {
+  if (shapes.size() != n) {
+    mismatch(node, "expects " + std::to_string(n) + " inputs, got " + std::to_string(shapes.size()));
+  }
+}
+
+void expect_vector(const std::string& node, const Shape& s, int64_t n, const char* which) {
+  if (s != Shape{n}) {
+    mismatch(node, std::string(which) + " expected " + shape_str({n}) + ", found " + shape_str(s));
+  }
+}
+
+Shape conv_shape(const std::string& node, const std::vector<Shape>& in, const Attrs& a) {
+  expect_inputs(node, in, 3);
+  const Shape& x = in[0];
+  const Shape& w = in[1];
+  expect_rank4(node, x, "input");
+  const Shape want_w{w.empty() ? 0 : w[0], x[1], a.kernel, a.kernel};
+  if (w.size() != 4 || w[1] != x[1] || w[2] != a.kernel || w[3] != a.kernel) {
+    mismatch(node, "weight expected " + shape_str(want_w) + ", found " + shape_str(w));
+  }
+  expect_vector(node, in[2], w[0], "bias");
+  const int64_t oh = (x[2] + 2 * a.pad - a.kernel) / a.stride + 1;
+  const int64_t ow = (x[3] + 2 * a.pad - a.kernel) / a.stride + 1;
+  if (oh <= 0 || ow <= 0) mismatch(node, "input " + shape_str(x) + " is smaller than the kernel");
+  return {x[0], w[0], oh, ow};
+}
+
+}  // namespace
+
+Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& in,
+                  const Attrs& attrs) {
+  switch (op) {
+    case OpKind::kConv2d:
+      return conv_shape(node, in, attrs);
+    case OpKind::kBatchNorm:
+      expect_inputs(node, in, 5);
+      expect_rank4(node, in[0], "input");
+      for (size_t i = 1; i < 5; ++i) expect_vector(node, in[i], in[0][1], "batch-norm parameter");
+      return in[0];
+    case OpKind::kRelu:
+    case OpKind::kSigmoid:
+    case OpKind::kInstanceNorm:
+      expect_inputs(node, in, 1);
+      if (op == OpKind::kInstanceNorm) expect_rank4(node, in[0], "input");
+      return in[0];
+    case OpKind::kAdd:
+    case OpKind::kMul:
+      expect_inputs(node, in, 2);
+      if (in[0] != in[1]) mismatch(node, "operands " + shape_str(in[0]) + " and " + shape_str(in[1]));
+      return in[0];
+    case OpKind::kMaxPool2x2:
+      expect_inputs(node, in, 1);
+      expect_rank4(node, in[0], "input");
+      return {in[0][0], in[0][1], in[0][2] / 2, in[0][3] / 2};
+    case OpKind::kUpsample2x:
+      expect_inputs(node, in, 1);
+      expect_rank4(node, in[0], "input");
+      return {in[0][0], in[0][1], in[0][2] * 2, in[0][3] * 2};
+    case OpKind::kConcat: {
+      if (in.empty()) mismatch(node, "concat of nothing");
+      Shape out = in[0];
+      expect_rank4(node, out, "input");
+      out[1] = 0;
+      for (const Shape& s : in) {
+        expect_rank4(node, s, "input");
+        if (s[2] != out[2] || s[3] != out[3]) {
+          mismatch(node, "concat of " + shape_str(in[0]) + " and " + shape_str(s));
+        }
+        out[1] += s[1];
+      }
+      return out;
+    }
+    case OpKind::kBoundaryPlanes:
+      expect_inputs(node, in, 1);
+      expect_rank4(node, in[0], "guide");
+      return {in[0][0], 2, in[0][2], in[0][3]};
+    case OpKind::kSoftArgmax:
+      expect_inputs(node, in, 1);
+      expect_rank4(node, in[0], "input");
+      return {in[0][0], in[0][1], 2};
+  }
+  mismatch(node, "unknown op");
+}
+
+ValueId Graph::add_input(const std::string& name, Shape shape) {
+  check_internal(input_ < 0, "graph already has an input");
+  values_.push_back(Value{name, std::move(shape), Tensor(), -1});
+  input_ = static_cast<ValueId>(values_.size()) - 1;
+  return input_;
+}
+
+ValueId Graph::add_constant(const std::string& name, Tensor tensor) {
+  check_internal(tensor.defined() && tensor.dtype() == DType::kFloat32 && tensor.is_contiguous(),
+                 "constant " + name + " must be contiguous float32");
+  Shape shape = tensor.shape();
+  values_.push_back(Value{name, std::move(shape), std::move(tensor), -1});
+  return static_cast<ValueId>(values_.size()) - 1;
+}
+
+ValueId Graph::add_node(OpKind op, const std::string& name, const std::string& stage,
+                        std::vector<ValueId> inputs, Attrs attrs) {
+  std::vector<Shape> shapes;
+  for (ValueId id : inputs) {
+    check_internal(id >= 0 && id < static_cast<ValueId>(values_.size()),
+                   "node " + name + " reads an unknown value");
+    shapes.push_back(values_[id].shape);
+  }
+  Shape out = infer_shape(op, name, shapes, attrs);
+  const int node_index = static_cast<int>(nodes_.size());
+  values_.push_back(Value{name, std::move(out), Tensor(), node_index});
+  const ValueId out_id = static_cast<ValueId>(values_.size()) - 1;
+  nodes_.push_back(Node{op, name, stage, std::move(inputs), out_id, attrs});
+  return out_id;
+}
+
+void Graph::mark_output(const std::string& name, ValueId value) {
+  check_internal(value >= 0 && value < static_cast<ValueId>(values_.size()),
+                 "output " + name + " names an unknown value");
+  outputs_[name] = value;
+}
+
+ValueId Graph::output(const std::string& name) const {
+  auto it = outputs_.find(name);
+  if (it == outputs_.end()) {
+    std::string known;
+    for (const auto& [n, v] : outputs_) known += (known.empty() ? "" : ", ") + n;
+    throw Error(ErrorCode::kBadArgument, "no graph output named '" + name + "' (outputs: " + known + ")");
+  }
+  return it->second;
+}
+
+}  // namespace starface::graph

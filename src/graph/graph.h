@@ -1,0 +1,94 @@
+// The graph IR: values (the network input, constants such as weights, and op results) and
+// nodes that compute one value each, in topological order. Shapes are inferred when a node
+// is added, for batch 1; a backend runs the same graph for any batch N, and constants whose
+// batch dimension is 1 broadcast over N where an op allows it (Concat).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace starface::graph {
+
+using ValueId = int;
+
+enum class OpKind {
+  kConv2d,          // (x, weight [Co,Ci,k,k], bias [Co]) -> y; attrs kernel, stride, pad
+  kBatchNorm,       // (x, gamma, beta, mean, var) -> (x - mean) / sqrt(var + eps) * gamma + beta
+  kRelu,            // max(x, 0)
+  kSigmoid,         // 1 / (1 + exp(-x))
+  kAdd,             // a + b (same shape)
+  kMul,             // a * b (same shape)
+  kMaxPool2x2,      // max of each non-overlapping 2x2 block
+  kUpsample2x,      // nearest neighbour: each value to a 2x2 block
+  kConcat,          // along channels; inputs with batch 1 broadcast over N
+  kBoundaryPlanes,  // (guide [N,C,H,W]) -> [N,2,H,W]: row and column planes where
+                    //   clamp(guide[:, C-1], 0, 1) > threshold, else 0
+  kInstanceNorm,    // per (n, c): (x - mean) / sqrt(biased var + eps); no affine
+  kSoftArgmax,      // [N,P,H,W] -> [N,P,2] (x, y) in [-1, 1]
+};
+
+const char* op_name(OpKind op);
+
+struct Attrs {
+  int kernel = 1;
+  int stride = 1;
+  int pad = 0;
+  float eps = 1e-5f;
+  float threshold = 0.05f;
+};
+
+struct Value {
+  std::string name;
+  Shape shape;        // for batch 1
+  Tensor constant;    // defined for constants (weights, coordinate planes)
+  int producer = -1;  // index of the node that computes it; -1 for input and constants
+  bool is_constant() const { return constant.defined(); }
+};
+
+struct Node {
+  OpKind op;
+  std::string name;     // e.g. "hgs.0.up1.conv2"
+  std::string stage;    // cost-report stage: "stem", "hourglass[0]", "features[0]", ...
+  std::vector<ValueId> inputs;
+  ValueId output = -1;
+  Attrs attrs;
+};
+
+class Graph {
+ public:
+  ValueId add_input(const std::string& name, Shape shape);
+  ValueId add_constant(const std::string& name, Tensor tensor);
+  // Adds a node, infers its output shape (throws kShapeMismatch naming the node on a
+  // mismatch) and returns the output value, named after the node.
+  ValueId add_node(OpKind op, const std::string& name, const std::string& stage,
+                   std::vector<ValueId> inputs, Attrs attrs = {});
+  // Publishes a value under an output name ("landmarks", "heatmaps.3", ...).
+  void mark_output(const std::string& name, ValueId value);
+
+  const std::vector<Value>& values() const { return values_; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const Value& value(ValueId id) const { return values_.at(id); }
+  ValueId input() const { return input_; }
+  const std::map<std::string, ValueId>& outputs() const { return outputs_; }
+  // The value published under `name`; throws kBadArgument listing the outputs otherwise.
+  ValueId output(const std::string& name) const;
+
+  // Mutable access for passes.
+  std::vector<Value>& mutable_values() { return values_; }
+  std::vector<Node>& mutable_nodes() { return nodes_; }
+
+ private:
+  std::vector<Value> values_;
+  std::vector<Node> nodes_;
+  std::map<std::string, ValueId> outputs_;
+  ValueId input_ = -1;
+};
+
+// The output shape of `op` on inputs of `shapes` (batch 1), or kShapeMismatch naming `node`.
+Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& shapes,
+                  const Attrs& attrs);
+
+}  // namespace starface::graph
