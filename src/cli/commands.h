@@ -1,0 +1,30 @@
+// The subcommands of the starface executable, one file each. Each registers its options on
+// the app and a callback that runs it; callbacks report failures by throwing starface::Error.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "engine/engine.h"
+
+namespace starface::cli {
+
+void add_analyze(CLI::App& app);
+void add_infer(CLI::App& app);
+void add_landmarks(CLI::App& app);
+
+// --weights, --backend and --threads, shared by every subcommand that runs a model.
+struct ModelFlags {
+  std::string weights = "net";
+  std::string backend = "ref";
+  int threads = 0;
+  EngineOptions engine_options() const;
+};
+void add_model_flags(CLI::App& command, ModelFlags& flags);
+
+// Writes `text` to `path` through a temporary file and a rename, so a reader never sees
+// half a file.
+void write_file_atomically(const std::string& path, const std::string& text);
+
+}  // namespace starface::cli

@@ -1,0 +1,33 @@
+// starface: STAR facial landmarks, exactly as PyTorch computes them.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"starface: the STAR facial-landmark network (98 WFLW points), natively"};
+  app.require_subcommand(1);
+  starface::cli::add_analyze(app);
+  starface::cli::add_infer(app);
+  starface::cli::add_landmarks(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 1;
+  } catch (const starface::Error& e) {
+    std::fprintf(stderr, "starface: error: %s\n", e.what());
+    return e.code() == starface::ErrorCode::kInternal ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "starface: internal error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,42 @@
+#include <cstdio>
+#include <fstream>
+
+#include "cli/commands.h"
+
+namespace starface::cli {
+
+EngineOptions ModelFlags::engine_options() const {
+  EngineOptions o;
+  o.weights = weights == "ema" ? "net_ema" : weights;
+  o.backend = backend;
+  o.threads = threads;
+  return o;
+}
+
+void add_model_flags(CLI::App& command, ModelFlags& flags) {
+  command.add_option("--weights", flags.weights, "Checkpoint weights: net (default) or ema")
+      ->check(CLI::IsMember({"net", "ema"}));
+  command.add_option("--backend", flags.backend, "Compute backend")
+      ->check(CLI::IsMember(available_backends()));
+  command.add_option("--threads", flags.threads, "CPU threads (0 = all cores)")
+      ->check(CLI::Range(0, 1024));
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      std::remove(temp.c_str());
+      throw Error(ErrorCode::kIo, path + ": cannot write");
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::remove(temp.c_str());
+    throw Error(ErrorCode::kIo, path + ": cannot write");
+  }
+}
+
+}  // namespace starface::cli

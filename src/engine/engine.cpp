@@ -1,0 +1,64 @@
+#include "engine/engine.h"
+
+#include "backends/ref/ref_backend.h"
+#include "core/threads.h"
+#include "import/checkpoint.h"
+#include "nets/star/builder.h"
+
+namespace starface {
+
+std::vector<std::string> available_backends() { return {"ref"}; }
+
+namespace {
+
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend) {
+  if (backend == "ref") return backends::ref::compile(graph);
+  std::string known;
+  for (const std::string& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
+  throw Error(ErrorCode::kBadArgument, "unknown backend '" + backend + "' (available: " + known + ")");
+}
+
+void check_input(const Tensor& input, int size) {
+  const Shape& s = input.shape();
+  if (input.dtype() != DType::kFloat32 || s.size() != 4 || s[0] < 1 || s[1] != 3 || s[2] != size ||
+      s[3] != size) {
+    throw Error(ErrorCode::kShapeMismatch,
+                "network input must be float32 [N, 3, " + std::to_string(size) + ", " +
+                    std::to_string(size) + "], got " + dtype_name(input.dtype()) + " " +
+                    shape_str(s));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOptions& options) {
+  if (options.weights != "net" && options.weights != "net_ema") {
+    throw Error(ErrorCode::kBadArgument,
+                "weights must be 'net' or 'net_ema', got '" + options.weights + "'");
+  }
+  set_num_threads(options.threads);
+  std::unique_ptr<Engine> engine(new Engine());
+  engine->path_ = path;
+  try {
+    const TensorMap state_dict = import::load_state_dict(path, import::LoadOptions{options.weights});
+    engine->config_ = star::detect_config(state_dict);
+    engine->graph_ = star::build_graph(state_dict, engine->config_);
+    engine->params_ = star::count_parameters(state_dict, engine->graph_);
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    // Name the file once, whichever layer raised the error.
+    if (what.find(path) != std::string::npos) throw;
+    throw Error(e.code(), path + ": " + what);
+  }
+  engine->plan_ = compile(engine->graph_, options.backend);
+  return engine;
+}
+
+TensorMap Engine::run(const Tensor& input, const std::vector<std::string>& outputs) {
+  check_input(input, config_.input_size);
+  return plan_->run(input, outputs);
+}
+
+Tensor Engine::landmarks(const Tensor& input) { return run(input, {"landmarks"}).at("landmarks"); }
+
+}  // namespace starface

@@ -1,0 +1,14 @@
+// Image files in and out (OpenCV), with errors that name the file.
+#pragma once
+
+#include <string>
+
+#include <opencv2/core.hpp>
+
+namespace starface::vision {
+
+// Reads a colour image as BGR uint8 (as cv2.imread gives it). A missing file is kIo; a file
+// that is not a decodable image is kBadInput.
+cv::Mat read_image(const std::string& path);
+
+}  // namespace starface::vision
