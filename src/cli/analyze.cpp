@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -33,7 +32,8 @@ std::string grouped(int64_t n) {
 int64_t macs_of_nodes_named(const graph::Graph& g, const std::string& prefix) {
   int64_t total = 0;
   for (const graph::Node& n : g.nodes()) {
-    if (n.op == graph::OpKind::kConv2d && n.name.starts_with(prefix)) total += graph::node_macs(g, n);
+    if (n.op == graph::OpKind::kConv2d && n.name.starts_with(prefix))
+      total += graph::node_macs(g, n);
   }
   return total;
 }
@@ -46,8 +46,8 @@ nlohmann::json report_json(const Engine& engine) {
   const star::ParamReport& p = engine.params();
   nlohmann::json j;
   j["file"] = engine.path();
-  j["config"] = {{"layout", c.layout()},   {"nstack", c.nstack},   {"nlevels", c.nlevels},
-                 {"channels", c.channels}, {"points", c.points},   {"edges", c.edges},
+  j["config"] = {{"layout", c.layout()},   {"nstack", c.nstack},        {"nlevels", c.nlevels},
+                 {"channels", c.channels}, {"points", c.points},        {"edges", c.edges},
                  {"aam", c.aam},           {"input_size", c.input_size}};
   j["parameters"] = {{"stored", p.total.stored},
                      {"executed", p.total.used},
@@ -63,9 +63,8 @@ nlohmann::json report_json(const Engine& engine) {
                       {"macs", stage_macs[stage]}});
   }
   j["stages"] = stages;
-  j["graph"] = {{"nodes", cost.nodes},
-                {"constants", cost.constants},
-                {"op_histogram", cost.op_histogram}};
+  j["graph"] = {
+      {"nodes", cost.nodes}, {"constants", cost.constants}, {"op_histogram", cost.op_histogram}};
   j["optimizer_could"] = {{"fold_bn_into_conv", o.bn_after_conv},
                           {"fuse_relu_into_conv", o.relu_after_conv},
                           {"fuse_residual_add_into_conv", o.add_after_conv},
@@ -81,12 +80,12 @@ void print_text(const nlohmann::json& j) {
   const int64_t macs = j["macs"]["total"];
   const int64_t e2h = j["macs"]["e2h"];
   std::printf("%s\n", j["file"].get<std::string>().c_str());
-  std::printf("network      STAR %s: %d stacks x %d levels, %d channels, %d points, %d edges, "
-              "AAM %s, input 3x%dx%d\n",
-              c["layout"].get<std::string>().c_str(), c["nstack"].get<int>(),
-              c["nlevels"].get<int>(), c["channels"].get<int>(), c["points"].get<int>(),
-              c["edges"].get<int>(), c["aam"].get<bool>() ? "yes" : "no",
-              c["input_size"].get<int>(), c["input_size"].get<int>());
+  std::printf(
+      "network      STAR %s: %d stacks x %d levels, %d channels, %d points, %d edges, "
+      "AAM %s, input 3x%dx%d\n",
+      c["layout"].get<std::string>().c_str(), c["nstack"].get<int>(), c["nlevels"].get<int>(),
+      c["channels"].get<int>(), c["points"].get<int>(), c["edges"].get<int>(),
+      c["aam"].get<bool>() ? "yes" : "no", c["input_size"].get<int>(), c["input_size"].get<int>());
   std::printf("parameters   %s stored (%.2f M), %s executed (%.2f M), %s buffers\n",
               grouped(p["stored"]).c_str(), p["stored"].get<int64_t>() / 1e6,
               grouped(p["executed"]).c_str(), p["executed"].get<int64_t>() / 1e6,
@@ -105,7 +104,8 @@ void print_text(const nlohmann::json& j) {
   }
   const auto& o = j["optimizer_could"];
   std::printf("\n\nthe optimizer could:\n");
-  std::printf("  fold %d BatchNorms into the conv before them\n", o["fold_bn_into_conv"].get<int>());
+  std::printf("  fold %d BatchNorms into the conv before them\n",
+              o["fold_bn_into_conv"].get<int>());
   std::printf("  fuse %d ReLUs and %d residual adds into the conv that produces them\n",
               o["fuse_relu_into_conv"].get<int>(), o["fuse_residual_add_into_conv"].get<int>());
   std::printf("  turn %d pre-activation BN+ReLU pairs into one scale-shift-ReLU\n",
@@ -120,8 +120,9 @@ void print_text(const nlohmann::json& j) {
 void add_analyze(CLI::App& app) {
   auto flags = std::make_shared<AnalyzeFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "analyze", "Report a checkpoint's network: configuration, parameters, multiply-adds per "
-                 "stage, op histogram, and what the optimizer could fold or fuse");
+      "analyze",
+      "Report a checkpoint's network: configuration, parameters, multiply-adds per "
+      "stage, op histogram, and what the optimizer could fold or fuse");
   cmd->add_option("checkpoint", flags->checkpoint, "STAR checkpoint (.pth/.pkl)")->required();
   cmd->add_flag("--json", flags->json, "Print the report as JSON");
   add_model_flags(*cmd, flags->model);

@@ -2,9 +2,8 @@
 // the app and a callback that runs it; callbacks report failures by throwing starface::Error.
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "engine/engine.h"
 

@@ -41,10 +41,10 @@ void run_infer(const InferFlags& f) {
   const int size = engine->config().input_size;
   if (input.dtype() != DType::kFloat32 || input.rank() != 4 || input.dim(0) < 1 ||
       input.dim(1) != 3 || input.dim(2) != size || input.dim(3) != size) {
-    throw Error(ErrorCode::kShapeMismatch,
-                f.input + ": expected float32 [N, 3, " + std::to_string(size) + ", " +
-                    std::to_string(size) + "], found " + dtype_name(input.dtype()) + " " +
-                    shape_str(input.shape()));
+    throw Error(ErrorCode::kShapeMismatch, f.input + ": expected float32 [N, 3, " +
+                                               std::to_string(size) + ", " + std::to_string(size) +
+                                               "], found " + dtype_name(input.dtype()) + " " +
+                                               shape_str(input.shape()));
   }
   const std::string heat_name = star::stack_output("fusion", engine->config().nstack - 1);
   std::vector<std::string> wanted{"landmarks"};
@@ -59,8 +59,9 @@ void run_infer(const InferFlags& f) {
 void add_infer(CLI::App& app) {
   auto f = std::make_shared<InferFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "infer", "Run the raw network on a float32 [N,3,256,256] .npy (BGR, v/255*2-1); write "
-               "landmarks [N,P,2] in [-1,1] and optionally the last fusion heatmaps");
+      "infer",
+      "Run the raw network on a float32 [N,3,256,256] .npy (BGR, v/255*2-1); write "
+      "landmarks [N,P,2] in [-1,1] and optionally the last fusion heatmaps");
   cmd->add_option("--model", f->model, "STAR checkpoint")->required();
   cmd->add_option("--input", f->input, "Input .npy, float32 [N,3,256,256]")->required();
   cmd->add_option("--output", f->output, "Output .npy for landmarks [N,P,2]")->required();

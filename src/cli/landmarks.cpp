@@ -2,7 +2,6 @@
 // the landmarks back to image pixels.
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"

@@ -1,8 +1,7 @@
 // starface: STAR facial landmarks, exactly as PyTorch computes them.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "core/error.h"

@@ -10,28 +10,44 @@ namespace starface {
 
 size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return 4;
-    case DType::kFloat16: return 2;
-    case DType::kBFloat16: return 2;
-    case DType::kFloat64: return 8;
-    case DType::kInt64: return 8;
-    case DType::kInt32: return 4;
-    case DType::kUInt8: return 1;
-    case DType::kBool: return 1;
+    case DType::kFloat32:
+      return 4;
+    case DType::kFloat16:
+      return 2;
+    case DType::kBFloat16:
+      return 2;
+    case DType::kFloat64:
+      return 8;
+    case DType::kInt64:
+      return 8;
+    case DType::kInt32:
+      return 4;
+    case DType::kUInt8:
+      return 1;
+    case DType::kBool:
+      return 1;
   }
   return 0;
 }
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return "float32";
-    case DType::kFloat16: return "float16";
-    case DType::kBFloat16: return "bfloat16";
-    case DType::kFloat64: return "float64";
-    case DType::kInt64: return "int64";
-    case DType::kInt32: return "int32";
-    case DType::kUInt8: return "uint8";
-    case DType::kBool: return "bool";
+    case DType::kFloat32:
+      return "float32";
+    case DType::kFloat16:
+      return "float16";
+    case DType::kBFloat16:
+      return "bfloat16";
+    case DType::kFloat64:
+      return "float64";
+    case DType::kInt64:
+      return "int64";
+    case DType::kInt32:
+      return "int32";
+    case DType::kUInt8:
+      return "uint8";
+    case DType::kBool:
+      return "bool";
   }
   return "unknown";
 }
@@ -83,7 +99,8 @@ void check_shape(const Shape& shape, DType dtype) {
   constexpr int64_t kMaxBytes = int64_t{1} << 40;
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) throw Error(ErrorCode::kShapeMismatch, "negative dimension in shape " + shape_str(shape));
+    if (d < 0)
+      throw Error(ErrorCode::kShapeMismatch, "negative dimension in shape " + shape_str(shape));
     if (d != 0 && n > kMaxBytes / d) {
       throw Error(ErrorCode::kShapeMismatch, "shape " + shape_str(shape) + " is too large");
     }
@@ -120,19 +137,18 @@ Tensor Tensor::view(std::shared_ptr<Storage> storage, DType dtype, Shape shape,
     if (shape[i] == 0) empty = true;
     if (shape[i] > 0) {
       if (strides[i] > 0 && (shape[i] - 1) > (capacity - last) / strides[i]) {
-        throw Error(ErrorCode::kShapeMismatch,
-                    "tensor view shape " + shape_str(shape) + " with offset " +
-                        std::to_string(offset) + " reaches past its storage of " +
-                        std::to_string(capacity) + " elements");
+        throw Error(ErrorCode::kShapeMismatch, "tensor view shape " + shape_str(shape) +
+                                                   " with offset " + std::to_string(offset) +
+                                                   " reaches past its storage of " +
+                                                   std::to_string(capacity) + " elements");
       }
       last += (shape[i] - 1) * strides[i];
     }
   }
   if (!empty && last >= capacity) {
-    throw Error(ErrorCode::kShapeMismatch, "tensor view shape " + shape_str(shape) +
-                                               " with offset " + std::to_string(offset) +
-                                               " reaches past its storage of " +
-                                               std::to_string(capacity) + " elements");
+    throw Error(ErrorCode::kShapeMismatch,
+                "tensor view shape " + shape_str(shape) + " with offset " + std::to_string(offset) +
+                    " reaches past its storage of " + std::to_string(capacity) + " elements");
   }
   Tensor t;
   t.storage_ = std::move(storage);
@@ -155,8 +171,8 @@ bool Tensor::is_contiguous() const {
 void Tensor::require_data(DType want) const {
   check_internal(defined(), "data() of an undefined tensor");
   if (dtype_ != want) {
-    throw Error(ErrorCode::kBadDtype, std::string("tensor is ") + dtype_name(dtype_) + ", expected " +
-                                          dtype_name(want));
+    throw Error(ErrorCode::kBadDtype,
+                std::string("tensor is ") + dtype_name(dtype_) + ", expected " + dtype_name(want));
   }
   check_internal(is_contiguous(), "data() of a non-contiguous tensor");
 }
@@ -244,14 +260,29 @@ Tensor Tensor::to_float32() const {
   };
   for (int64_t i = 0; i < n; ++i) {
     switch (dtype_) {
-      case DType::kFloat16: dst[i] = half_to_float(load(i, uint16_t{})); break;
-      case DType::kBFloat16: dst[i] = bfloat16_to_float(load(i, uint16_t{})); break;
-      case DType::kFloat64: dst[i] = static_cast<float>(load(i, double{})); break;
-      case DType::kInt64: dst[i] = static_cast<float>(load(i, int64_t{})); break;
-      case DType::kInt32: dst[i] = static_cast<float>(load(i, int32_t{})); break;
-      case DType::kUInt8: dst[i] = static_cast<float>(load(i, uint8_t{})); break;
-      case DType::kBool: dst[i] = load(i, uint8_t{}) ? 1.0f : 0.0f; break;
-      case DType::kFloat32: break;
+      case DType::kFloat16:
+        dst[i] = half_to_float(load(i, uint16_t{}));
+        break;
+      case DType::kBFloat16:
+        dst[i] = bfloat16_to_float(load(i, uint16_t{}));
+        break;
+      case DType::kFloat64:
+        dst[i] = static_cast<float>(load(i, double{}));
+        break;
+      case DType::kInt64:
+        dst[i] = static_cast<float>(load(i, int64_t{}));
+        break;
+      case DType::kInt32:
+        dst[i] = static_cast<float>(load(i, int32_t{}));
+        break;
+      case DType::kUInt8:
+        dst[i] = static_cast<float>(load(i, uint8_t{}));
+        break;
+      case DType::kBool:
+        dst[i] = load(i, uint8_t{}) ? 1.0f : 0.0f;
+        break;
+      case DType::kFloat32:
+        break;
     }
   }
   return out;

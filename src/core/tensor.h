@@ -15,7 +15,16 @@
 
 namespace starface {
 
-enum class DType : uint8_t { kFloat32, kFloat16, kBFloat16, kFloat64, kInt64, kInt32, kUInt8, kBool };
+enum class DType : uint8_t {
+  kFloat32,
+  kFloat16,
+  kBFloat16,
+  kFloat64,
+  kInt64,
+  kInt32,
+  kUInt8,
+  kBool
+};
 
 size_t dtype_size(DType dtype);
 const char* dtype_name(DType dtype);  // "float32", "bfloat16", ... as torch and numpy name them
@@ -45,12 +54,30 @@ class Storage {
 
 template <typename T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::kFloat32; }
-template <> constexpr DType dtype_of<double>() { return DType::kFloat64; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::kInt64; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::kInt32; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::kUInt8; }
-template <> constexpr DType dtype_of<bool>() { return DType::kBool; }
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::kFloat32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::kFloat64;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::kInt64;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::kInt32;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::kUInt8;
+}
+template <>
+constexpr DType dtype_of<bool>() {
+  return DType::kBool;
+}
 
 class Tensor {
  public:
@@ -87,9 +114,9 @@ class Tensor {
   const std::byte* bytes() const;
   std::byte* bytes();
 
-  Tensor contiguous() const;    // itself when already contiguous, else a dense copy
-  Tensor to_float32() const;    // contiguous float32 copy (float16/bfloat16/float64/ints)
-  Tensor clone() const;         // a dense copy with storage of its own
+  Tensor contiguous() const;          // itself when already contiguous, else a dense copy
+  Tensor to_float32() const;          // contiguous float32 copy (float16/bfloat16/float64/ints)
+  Tensor clone() const;               // a dense copy with storage of its own
   Tensor reshape(Shape shape) const;  // same elements, new shape (contiguous tensors)
 
  private:

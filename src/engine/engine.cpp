@@ -15,17 +15,18 @@ std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::strin
   if (backend == "ref") return backends::ref::compile(graph);
   std::string known;
   for (const std::string& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
-  throw Error(ErrorCode::kBadArgument, "unknown backend '" + backend + "' (available: " + known + ")");
+  throw Error(ErrorCode::kBadArgument,
+              "unknown backend '" + backend + "' (available: " + known + ")");
 }
 
 void check_input(const Tensor& input, int size) {
   const Shape& s = input.shape();
   if (input.dtype() != DType::kFloat32 || s.size() != 4 || s[0] < 1 || s[1] != 3 || s[2] != size ||
       s[3] != size) {
-    throw Error(ErrorCode::kShapeMismatch,
-                "network input must be float32 [N, 3, " + std::to_string(size) + ", " +
-                    std::to_string(size) + "], got " + dtype_name(input.dtype()) + " " +
-                    shape_str(s));
+    throw Error(ErrorCode::kShapeMismatch, "network input must be float32 [N, 3, " +
+                                               std::to_string(size) + ", " + std::to_string(size) +
+                                               "], got " + dtype_name(input.dtype()) + " " +
+                                               shape_str(s));
   }
 }
 
@@ -40,7 +41,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   std::unique_ptr<Engine> engine(new Engine());
   engine->path_ = path;
   try {
-    const TensorMap state_dict = import::load_state_dict(path, import::LoadOptions{options.weights});
+    const TensorMap state_dict =
+        import::load_state_dict(path, import::LoadOptions{options.weights});
     engine->config_ = star::detect_config(state_dict);
     engine->graph_ = star::build_graph(state_dict, engine->config_);
     engine->params_ = star::count_parameters(state_dict, engine->graph_);

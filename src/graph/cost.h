@@ -26,10 +26,10 @@ int64_t node_macs(const Graph& graph, const Node& node);
 
 // Patterns the passes can remove, counted on the graph as built.
 struct Opportunities {
-  int bn_after_conv = 0;        // BatchNorm whose input is a conv read by no one else: foldable
-  int relu_after_conv = 0;      // ReLU right after a conv (or a conv + foldable BN): fusable
-  int add_after_conv = 0;       // residual Add of a conv output: fusable into the conv
-  int preact_bn_relu = 0;       // BN + ReLU not after a conv: one scale-shift-ReLU
+  int bn_after_conv = 0;            // BatchNorm whose input is a conv read by no one else: foldable
+  int relu_after_conv = 0;          // ReLU right after a conv (or a conv + foldable BN): fusable
+  int add_after_conv = 0;           // residual Add of a conv output: fusable into the conv
+  int preact_bn_relu = 0;           // BN + ReLU not after a conv: one scale-shift-ReLU
   int64_t constant_input_macs = 0;  // conv MACs spent on constant (coordinate) channels
   int constant_input_convs = 0;
 };

@@ -4,18 +4,30 @@ namespace starface::graph {
 
 const char* op_name(OpKind op) {
   switch (op) {
-    case OpKind::kConv2d: return "Conv2d";
-    case OpKind::kBatchNorm: return "BatchNorm";
-    case OpKind::kRelu: return "Relu";
-    case OpKind::kSigmoid: return "Sigmoid";
-    case OpKind::kAdd: return "Add";
-    case OpKind::kMul: return "Mul";
-    case OpKind::kMaxPool2x2: return "MaxPool2x2";
-    case OpKind::kUpsample2x: return "Upsample2x";
-    case OpKind::kConcat: return "Concat";
-    case OpKind::kBoundaryPlanes: return "BoundaryPlanes";
-    case OpKind::kInstanceNorm: return "InstanceNorm";
-    case OpKind::kSoftArgmax: return "SoftArgmax";
+    case OpKind::kConv2d:
+      return "Conv2d";
+    case OpKind::kBatchNorm:
+      return "BatchNorm";
+    case OpKind::kRelu:
+      return "Relu";
+    case OpKind::kSigmoid:
+      return "Sigmoid";
+    case OpKind::kAdd:
+      return "Add";
+    case OpKind::kMul:
+      return "Mul";
+    case OpKind::kMaxPool2x2:
+      return "MaxPool2x2";
+    case OpKind::kUpsample2x:
+      return "Upsample2x";
+    case OpKind::kConcat:
+      return "Concat";
+    case OpKind::kBoundaryPlanes:
+      return "BoundaryPlanes";
+    case OpKind::kInstanceNorm:
+      return "InstanceNorm";
+    case OpKind::kSoftArgmax:
+      return "SoftArgmax";
   }
   return "Unknown";
 }
@@ -32,7 +44,8 @@ void expect_rank4(const std::string& node, const Shape& s, const char* which) {
 
 void expect_inputs(const std::string& node, const std::vector<Shape>& shapes, size_t n) {
   if (shapes.size() != n) {
-    mismatch(node, "expects " + std::to_string(n) + " inputs, got " + std::to_string(shapes.size()));
+    mismatch(node,
+             "expects " + std::to_string(n) + " inputs, got " + std::to_string(shapes.size()));
   }
 }
 
@@ -79,7 +92,8 @@ Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& 
     case OpKind::kAdd:
     case OpKind::kMul:
       expect_inputs(node, in, 2);
-      if (in[0] != in[1]) mismatch(node, "operands " + shape_str(in[0]) + " and " + shape_str(in[1]));
+      if (in[0] != in[1])
+        mismatch(node, "operands " + shape_str(in[0]) + " and " + shape_str(in[1]));
       return in[0];
     case OpKind::kMaxPool2x2:
       expect_inputs(node, in, 1);
@@ -157,7 +171,8 @@ ValueId Graph::output(const std::string& name) const {
   if (it == outputs_.end()) {
     std::string known;
     for (const auto& [n, v] : outputs_) known += (known.empty() ? "" : ", ") + n;
-    throw Error(ErrorCode::kBadArgument, "no graph output named '" + name + "' (outputs: " + known + ")");
+    throw Error(ErrorCode::kBadArgument,
+                "no graph output named '" + name + "' (outputs: " + known + ")");
   }
   return it->second;
 }

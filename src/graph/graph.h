@@ -50,8 +50,8 @@ struct Value {
 
 struct Node {
   OpKind op;
-  std::string name;     // e.g. "hgs.0.up1.conv2"
-  std::string stage;    // cost-report stage: "stem", "hourglass[0]", "features[0]", ...
+  std::string name;   // e.g. "hgs.0.up1.conv2"
+  std::string stage;  // cost-report stage: "stem", "hourglass[0]", "features[0]", ...
   std::vector<ValueId> inputs;
   ValueId output = -1;
   Attrs attrs;

@@ -1,9 +1,8 @@
 // The face crop warp and the network input made from crops.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 #include "core/tensor.h"
 #include "nets/star/crop.h"

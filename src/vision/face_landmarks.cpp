@@ -8,8 +8,8 @@ std::vector<FaceLandmarks> detect_landmarks(Engine& engine, const cv::Mat& image
                                             const std::vector<star::Box>& boxes) {
   std::vector<FaceLandmarks> faces;
   for (size_t i = 0; i < boxes.size(); ++i) {
-    const star::Box t = star::truncate_and_check(boxes[i], image_bgr.cols, image_bgr.rows,
-                                                 static_cast<int>(i));
+    const star::Box t =
+        star::truncate_and_check(boxes[i], image_bgr.cols, image_bgr.rows, static_cast<int>(i));
     faces.push_back(FaceLandmarks{boxes[i], star::crop_matrix(t), {}});
   }
   if (faces.empty()) return faces;
@@ -18,8 +18,8 @@ std::vector<FaceLandmarks> detect_landmarks(Engine& engine, const cv::Mat& image
   const Tensor landmarks = engine.landmarks(crops_to_input(crops));
   const int points = static_cast<int>(landmarks.dim(1));
   for (size_t i = 0; i < faces.size(); ++i) {
-    faces[i].points = star::landmarks_to_image(landmarks.data<float>() + i * points * 2, points,
-                                               faces[i].matrix);
+    faces[i].points =
+        star::landmarks_to_image(landmarks.data<float>() + i * points * 2, points, faces[i].matrix);
   }
   return faces;
 }

@@ -1,9 +1,8 @@
 // Landmarks of faces given by boxes on an image: crop, run STAR in one batch, map back.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 #include "engine/engine.h"
 #include "nets/star/crop.h"
@@ -11,9 +10,9 @@
 namespace starface::vision {
 
 struct FaceLandmarks {
-  star::Box box;                     // as given
-  star::CropMatrix matrix;           // image -> crop
-  std::vector<star::Point> points;   // image pixels
+  star::Box box;                    // as given
+  star::CropMatrix matrix;          // image -> crop
+  std::vector<star::Point> points;  // image pixels
 };
 
 // Every box is checked first (kBadInput naming the box), so a bad box runs nothing.

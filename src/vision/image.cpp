@@ -1,7 +1,6 @@
 #include "vision/image.h"
 
 #include <filesystem>
-
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/error.h"

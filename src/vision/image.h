@@ -1,9 +1,8 @@
 // Image files in and out (OpenCV), with errors that name the file.
 #pragma once
 
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 namespace starface::vision {
 

@@ -56,12 +56,14 @@ TEST(CliFull, LandmarksMatchImagePixelGoldens) {
     const auto j = nlohmann::json::parse(r.out);
     ASSERT_EQ(j["faces"].size(), 1u);
     const auto& points = j["faces"][0]["landmarks"];
-    const Tensor want = import::read_npy(star_fixture(c["files"]["landmarks_image"]["file"]).string());
+    const Tensor want =
+        import::read_npy(star_fixture(c["files"]["landmarks_image"]["file"]).string());
     ASSERT_EQ(static_cast<int64_t>(points.size()), want.dim(0));
     double worst = 0;
     for (size_t p = 0; p < points.size(); ++p) {
       worst = std::max(worst, std::fabs(points[p][0].get<double>() - want.data<double>()[2 * p]));
-      worst = std::max(worst, std::fabs(points[p][1].get<double>() - want.data<double>()[2 * p + 1]));
+      worst =
+          std::max(worst, std::fabs(points[p][1].get<double>() - want.data<double>()[2 * p + 1]));
     }
     EXPECT_LE(worst, c["tolerances"]["landmarks_image_px"].get<double>());
   }

@@ -29,13 +29,15 @@ inline std::string read_text(const std::filesystem::path& path) {
 inline CliResult run_starface(const std::string& args) {
   const auto dir = temp_dir("cli_run");
   const std::string exe = std::string(STARFACE_BINARY_DIR) + "/starface";
-  const std::string command = exe + " " + args + " </dev/null >" + (dir / "out").string() +
-                              " 2>" + (dir / "err").string();
+  const std::string command =
+      exe + " " + args + " </dev/null >" + (dir / "out").string() + " 2>" + (dir / "err").string();
   const int status = std::system(command.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = read_text(dir / "out");
   r.err = read_text(dir / "err");
+  EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("runtime error:"), std::string::npos) << r.err;
   return r;
 }
 

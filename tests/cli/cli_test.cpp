@@ -103,7 +103,8 @@ std::filesystem::path made_dir() {
 
 std::vector<BadCase> bad_cases() {
   const auto d = made_dir();
-  const std::string infer = "infer --model " + kTiny + " --output " + quoted(d / "out.npy") + " --input ";
+  const std::string infer =
+      "infer --model " + kTiny + " --output " + quoted(d / "out.npy") + " --input ";
   const std::string lm = "landmarks --model " + kTiny + " --image ";
   return {
       {"TruncatedZip", bad_model("truncated_zip.pth"), "truncated_zip.pth"},
@@ -118,7 +119,8 @@ std::vector<BadCase> bad_cases() {
       {"NoSuchImage", lm + "/nonexistent.png --box 1,1,20,20", "/nonexistent.png"},
       {"NotAnImage", lm + quoted(d / "not_an_image.png") + " --box 1,1,20,20", "not_an_image.png"},
       {"ZeroSizeBox", lm + quoted(d / "face.png") + " --box 10,10,10,40", "zero or negative size"},
-      {"BoxOutsideImage", lm + quoted(d / "face.png") + " --box 100,100,140,140", "does not overlap"},
+      {"BoxOutsideImage", lm + quoted(d / "face.png") + " --box 100,100,140,140",
+       "does not overlap"},
       {"BoxNotNumbers", lm + quoted(d / "face.png") + " --box 1,2,three,4", "three"},
       {"NpyWrongShape", infer + quoted(d / "wrong_shape.npy"), "[1, 3, 128, 128]"},
       {"NpyWrongDtype", infer + quoted(d / "wrong_dtype.npy"), "float64"},

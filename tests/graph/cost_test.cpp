@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "graph/cost.h"
+
+#include <gtest/gtest.h>
 
 namespace starface::graph {
 namespace {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "graph/graph.h"
+
+#include <gtest/gtest.h>
 
 namespace starface::graph {
 namespace {
@@ -16,8 +16,8 @@ TEST(Graph, InfersConvPoolConcatShapes) {
   a.kernel = 7;
   a.stride = 2;
   a.pad = 3;
-  ValueId y = g.add_node(OpKind::kConv2d, "conv", "s", {x, weight(g, "w", {8, 3, 7, 7}),
-                                                        weight(g, "b", {8})}, a);
+  ValueId y = g.add_node(OpKind::kConv2d, "conv", "s",
+                         {x, weight(g, "w", {8, 3, 7, 7}), weight(g, "b", {8})}, a);
   EXPECT_EQ(g.value(y).shape, (Shape{1, 8, 16, 16}));
   ValueId p = g.add_node(OpKind::kMaxPool2x2, "pool", "s", {y});
   EXPECT_EQ(g.value(p).shape, (Shape{1, 8, 8, 8}));

@@ -47,7 +47,8 @@ std::filesystem::path temp_dir(const std::string& name) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string id = name;
   if (info) id += std::string("_") + info->test_suite_name() + "_" + info->name();
-  for (char& c : id) if (c == '/') c = '_';
+  for (char& c : id)
+    if (c == '/') c = '_';
   auto dir = std::filesystem::temp_directory_path() / ("starface_test_" + id);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);

@@ -6,10 +6,14 @@ namespace starface::star {
 
 std::string Config::layout() const {
   switch (points) {
-    case 98: return "WFLW";
-    case 68: return "300W";
-    case 29: return "COFW";
-    default: return "custom";
+    case 98:
+      return "WFLW";
+    case 68:
+      return "300W";
+    case 29:
+      return "COFW";
+    default:
+      return "custom";
   }
 }
 
@@ -18,13 +22,13 @@ namespace {
 const Tensor& require(const TensorMap& sd, const std::string& key, int rank) {
   auto it = sd.find(key);
   if (it == sd.end()) {
-    throw Error(ErrorCode::kMissingKey,
-                "not a STAR checkpoint: missing key '" + key + "' (needed to read the network "
-                "configuration)");
+    throw Error(ErrorCode::kMissingKey, "not a STAR checkpoint: missing key '" + key +
+                                            "' (needed to read the network "
+                                            "configuration)");
   }
   if (it->second.rank() != rank) {
-    throw Error(ErrorCode::kShapeMismatch, "key '" + key + "': expected a " +
-                                               std::to_string(rank) + "-d tensor, found shape " +
+    throw Error(ErrorCode::kShapeMismatch, "key '" + key + "': expected a " + std::to_string(rank) +
+                                               "-d tensor, found shape " +
                                                shape_str(it->second.shape()));
   }
   return it->second;
@@ -87,9 +91,9 @@ Config detect_config(const TensorMap& sd) {
                     "input_size / nstack and must equal the 64x64 trunk (4 stacks)");
   }
   if (c.channels % 2 != 0 || c.channels <= 0 || c.points <= 0) {
-    throw Error(ErrorCode::kShapeMismatch, "implausible STAR widths: C = " +
-                                               std::to_string(c.channels) + ", P = " +
-                                               std::to_string(c.points));
+    throw Error(ErrorCode::kShapeMismatch,
+                "implausible STAR widths: C = " + std::to_string(c.channels) +
+                    ", P = " + std::to_string(c.points));
   }
   c.map_size = c.input_size / 4;
   return c;

@@ -15,7 +15,7 @@ struct Config {
   int edges = 9;       // E (0 without AAM)
   bool aam = true;     // point and edge attention heads present
   int input_size = 256;
-  int map_size = 64;   // side of the heat maps: input_size / nstack, as STAR sizes them
+  int map_size = 64;  // side of the heat maps: input_size / nstack, as STAR sizes them
 
   // "WFLW", "300W", "COFW" for their point counts, else "custom".
   std::string layout() const;

@@ -37,8 +37,9 @@ Box parse_box(const std::string& text) {
     }
   }
   if (v.size() != 4) {
-    throw Error(ErrorCode::kBadArgument,
-                "--box '" + text + "': expected 4 numbers x1,y1,x2,y2, got " + std::to_string(v.size()));
+    throw Error(
+        ErrorCode::kBadArgument,
+        "--box '" + text + "': expected 4 numbers x1,y1,x2,y2, got " + std::to_string(v.size()));
   }
   return Box{v[0], v[1], v[2], v[3]};
 }
@@ -53,8 +54,9 @@ Box truncate_and_check(const Box& box, int width, int height, int index) {
     bad_box(box, index, "zero or negative size after truncation to " + box_str(t));
   }
   if (t.x2 <= 0 || t.y2 <= 0 || t.x1 >= width || t.y1 >= height) {
-    bad_box(box, index, "does not overlap the " + std::to_string(width) + "x" +
-                            std::to_string(height) + " image");
+    bad_box(
+        box, index,
+        "does not overlap the " + std::to_string(width) + "x" + std::to_string(height) + " image");
   }
   return t;
 }
@@ -65,9 +67,15 @@ CropMatrix crop_matrix(const Box& b) {
   const double scale = std::min(b.x2 - b.x1, b.y2 - b.y1) / 200.0 * 1.05;
   const double s = kCropSize / (scale * 1.0 * 200.0);
   const double centre = (kCropSize - 1) / 2.0;
-  return CropMatrix{static_cast<float>(s), 0.0f, static_cast<float>(centre - s * cx),
-                    0.0f, static_cast<float>(s), static_cast<float>(centre - s * cy),
-                    0.0f, 0.0f, 1.0f};
+  return CropMatrix{static_cast<float>(s),
+                    0.0f,
+                    static_cast<float>(centre - s * cx),
+                    0.0f,
+                    static_cast<float>(s),
+                    static_cast<float>(centre - s * cy),
+                    0.0f,
+                    0.0f,
+                    1.0f};
 }
 
 std::vector<Point> landmarks_to_image(const float* landmarks, int points, const CropMatrix& m) {

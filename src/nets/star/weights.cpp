@@ -21,8 +21,9 @@ Tensor WeightReader::take(const std::string& key, const Shape& expected) {
                 "missing key '" + key + "' (expected shape " + shape_str(expected) + ")");
   }
   if (!dtype_is_floating(t->dtype())) {
-    throw Error(ErrorCode::kBadDtype, "key '" + key + "': expected a floating-point tensor, found " +
-                                          dtype_name(t->dtype()));
+    throw Error(
+        ErrorCode::kBadDtype,
+        "key '" + key + "': expected a floating-point tensor, found " + dtype_name(t->dtype()));
   }
   return t->to_float32();
 }

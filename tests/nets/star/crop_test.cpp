@@ -1,11 +1,12 @@
 // The crop convention: box truncation and checks, the float32 matrix, byte-exact crops and
 // the network input made from them, against every pipeline case.
+#include "nets/star/crop.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "import/npy.h"
-#include "nets/star/crop.h"
 #include "support/fixtures.h"
 #include "vision/crop.h"
 
@@ -98,8 +99,7 @@ TEST(BoxCheck, ZeroSizeNegativeSizeAndNoOverlapAreErrors) {
       {224, 10, 300, 50},  // starts at the right edge
       {10, -80, 50, -1},   // above the image
       {10, 300, 50, 400},  // below the image
-      {NAN, 0, 10, 10},
-      {0, 0, INFINITY, 10},
+      {NAN, 0, 10, 10},   {0, 0, INFINITY, 10},
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     try {

@@ -142,11 +142,11 @@ TEST(ModelErrors, UnknownBackendAndWeights) {
 TEST(CoordinatePlanes, MatchStarDefinition) {
   const Tensor planes = star::coordinate_planes(64);
   const float* p = planes.data<float>();
-  EXPECT_FLOAT_EQ(p[0], -1.0f);                       // row plane, first row
-  EXPECT_FLOAT_EQ(p[63 * 64], 1.0f);                  // row plane, last row
-  EXPECT_FLOAT_EQ(p[4096 + 63], 1.0f);                // column plane, last column
-  EXPECT_FLOAT_EQ(p[4096 + 64], -1.0f);               // column plane, row 1 col 0
-  EXPECT_FLOAT_EQ(p[2 * 4096], 1.0f);                 // radius is 1 at a corner
+  EXPECT_FLOAT_EQ(p[0], -1.0f);                                 // row plane, first row
+  EXPECT_FLOAT_EQ(p[63 * 64], 1.0f);                            // row plane, last row
+  EXPECT_FLOAT_EQ(p[4096 + 63], 1.0f);                          // column plane, last column
+  EXPECT_FLOAT_EQ(p[4096 + 64], -1.0f);                         // column plane, row 1 col 0
+  EXPECT_FLOAT_EQ(p[2 * 4096], 1.0f);                           // radius is 1 at a corner
   EXPECT_NEAR(p[2 * 4096 + 31 * 64 + 31], 0.015873016f, 1e-7);  // next to the centre
 }
 

@@ -1,0 +1,214 @@
+#include "backends/ref/ref_backend.h"
+
+#include <algorithm>
+
+#include "backends/ref/kernels.h"
+#include "core/error.h"
+
+namespace starface::backends::ref {
+namespace {
+
+using graph::Node;
+using graph::OpKind;
+using graph::ValueId;
+
+// The number of inputs each op reads; 0 means "one or more" (concat).
+size_t arity(OpKind op) {
+  switch (op) {
+    case OpKind::kConv2d:
+      return 3;
+    case OpKind::kBatchNorm:
+      return 5;
+    case OpKind::kAdd:
+    case OpKind::kMul:
+      return 2;
+    case OpKind::kConcat:
+      return 0;
+    case OpKind::kRelu:
+    case OpKind::kSigmoid:
+    case OpKind::kMaxPool2x2:
+    case OpKind::kUpsample2x:
+    case OpKind::kBoundaryPlanes:
+    case OpKind::kInstanceNorm:
+    case OpKind::kSoftArgmax:
+      return 1;
+  }
+  return 1;
+}
+
+Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
+  const graph::Attrs& a = node.attrs;
+  switch (node.op) {
+    case OpKind::kConv2d:
+      // The kernel size comes from the weight; a pass that swaps weights must keep the
+      // node's attribute in step, or the graph's inferred shapes are wrong.
+      if (in[1].rank() != 4 || in[1].dim(2) != a.kernel || in[1].dim(3) != a.kernel) {
+        throw Error(ErrorCode::kShapeMismatch, "weight " + shape_str(in[1].shape()) +
+                                                   " does not match kernel size " +
+                                                   std::to_string(a.kernel));
+      }
+      return conv2d(in[0], in[1], in[2], a.stride, a.pad);
+    case OpKind::kBatchNorm:
+      return batch_norm(in[0], in[1], in[2], in[3], in[4], a.eps);
+    case OpKind::kRelu:
+      return relu(in[0]);
+    case OpKind::kSigmoid:
+      return sigmoid(in[0]);
+    case OpKind::kAdd:
+      return add(in[0], in[1]);
+    case OpKind::kMul:
+      return mul(in[0], in[1]);
+    case OpKind::kMaxPool2x2:
+      return max_pool_2x2(in[0]);
+    case OpKind::kUpsample2x:
+      return upsample_2x(in[0]);
+    case OpKind::kConcat:
+      return concat(in);
+    case OpKind::kBoundaryPlanes:
+      return boundary_planes(in[0], a.threshold);
+    case OpKind::kInstanceNorm:
+      return instance_norm(in[0], a.eps);
+    case OpKind::kSoftArgmax:
+      return soft_argmax(in[0]);
+  }
+  throw Error(ErrorCode::kInternal, "node " + node.name + ": unknown op");
+}
+
+std::string batch_shape_str(const Shape& shape) {
+  std::string s = "[N";
+  for (size_t i = 1; i < shape.size(); ++i) s += ", " + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+RefPlan::RefPlan(const graph::Graph& graph) : graph_(graph) {
+  const auto& values = graph_.values();
+  const auto& nodes = graph_.nodes();
+  const ValueId count = static_cast<ValueId>(values.size());
+  check_internal(graph_.input() >= 0 && graph_.input() < count, "ref backend: graph has no input");
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& node = nodes[i];
+    const size_t want = arity(node.op);
+    check_internal(want == 0 ? !node.inputs.empty() : node.inputs.size() == want,
+                   "ref backend: node " + node.name + " (" + op_name(node.op) + ") has " +
+                       std::to_string(node.inputs.size()) + " inputs");
+    check_internal(node.output >= 0 && node.output < count &&
+                       values[node.output].producer == static_cast<int>(i),
+                   "ref backend: node " + node.name + " has an inconsistent output value");
+    for (ValueId v : node.inputs) {
+      check_internal(v >= 0 && v < count,
+                     "ref backend: node " + node.name + " reads an unknown value");
+      const int producer = values[v].producer;
+      check_internal(producer < static_cast<int>(i),
+                     "ref backend: node " + node.name + " reads " + values[v].name +
+                         ", which is computed later (nodes must be in topological order)");
+      check_internal(producer >= 0 || values[v].is_constant() || v == graph_.input(),
+                     "ref backend: node " + node.name + " reads " + values[v].name +
+                         ", which is neither computed, constant nor the input");
+    }
+  }
+  for (ValueId v = 0; v < count; ++v) {
+    auto [it, inserted] = value_by_name_.emplace(values[v].name, v);
+    if (!inserted) it->second = -1;
+  }
+}
+
+ValueId RefPlan::resolve(const std::string& name) const {
+  if (graph_.outputs().count(name)) return graph_.output(name);
+  auto it = value_by_name_.find(name);
+  if (it == value_by_name_.end()) return graph_.output(name);  // throws, listing outputs
+  if (it->second < 0) {
+    throw Error(ErrorCode::kBadArgument,
+                "'" + name + "' names several values of the graph; request a graph output");
+  }
+  return it->second;
+}
+
+TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outputs) {
+  const auto& values = graph_.values();
+  const auto& nodes = graph_.nodes();
+  const ValueId input_id = graph_.input();
+  const Shape& want = values[input_id].shape;
+
+  if (!input.defined() || input.dtype() != DType::kFloat32) {
+    throw Error(ErrorCode::kBadDtype,
+                "input '" + values[input_id].name + "': expected float32 " + batch_shape_str(want) +
+                    ", found " +
+                    (input.defined() ? dtype_name(input.dtype()) : "an undefined tensor"));
+  }
+  const Shape& got = input.shape();
+  if (got.size() != 4 || want.size() != 4 || got[0] < 1 ||
+      !std::equal(got.begin() + 1, got.end(), want.begin() + 1)) {
+    throw Error(ErrorCode::kShapeMismatch, "input '" + values[input_id].name + "': expected " +
+                                               batch_shape_str(want) + " with N >= 1, found " +
+                                               shape_str(got));
+  }
+
+  // Resolve every name before computing anything, so a typo fails fast.
+  std::vector<std::pair<std::string, ValueId>> requested;
+  std::vector<bool> keep(values.size(), false);
+  for (const std::string& name : outputs) {
+    const ValueId v = resolve(name);
+    requested.emplace_back(name, v);
+    keep[v] = true;
+  }
+
+  // Only the nodes the requested values depend on run; last_use[v] is the last of those
+  // that reads v, after which v is dropped.
+  std::vector<bool> needed(values.size(), false);
+  for (const auto& [name, v] : requested) needed[v] = true;
+  std::vector<int> last_use(values.size(), -1);
+  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
+    const Node& node = nodes[i];
+    if (!needed[node.output]) continue;
+    for (ValueId v : node.inputs) {
+      needed[v] = true;
+      last_use[v] = std::max(last_use[v], i);
+    }
+  }
+
+  std::vector<Tensor> slots(values.size());
+  slots[input_id] = input.contiguous();
+  size_t live = 0;
+  size_t peak = 0;
+  auto release = [&](ValueId v) {
+    if (values[v].is_constant() || v == input_id || !slots[v].defined()) return;
+    live -= slots[v].nbytes();
+    slots[v] = Tensor();
+  };
+
+  std::vector<Tensor> args;
+  for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
+    const Node& node = nodes[i];
+    if (!needed[node.output]) continue;
+    args.clear();
+    for (ValueId v : node.inputs) {
+      args.push_back(values[v].is_constant() ? values[v].constant : slots[v]);
+    }
+    try {
+      slots[node.output] = evaluate(node, args);
+    } catch (const Error& e) {
+      throw Error(e.code(), "node '" + node.name + "' (" + op_name(node.op) + "): " + e.what());
+    }
+    args.clear();
+    live += slots[node.output].nbytes();
+    peak = std::max(peak, live);
+    for (ValueId v : node.inputs) {
+      if (last_use[v] == i && !keep[v]) release(v);
+    }
+  }
+  last_peak_bytes_ = peak;
+
+  TensorMap result;
+  for (const auto& [name, v] : requested) {
+    result[name] = values[v].is_constant() ? values[v].constant : slots[v];
+  }
+  return result;
+}
+
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph) {
+  return std::make_unique<RefPlan>(graph);
+}
+
+}  // namespace starface::backends::ref
