@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 
 namespace starface::testing {
 
@@ -41,6 +42,15 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
     if (!(d <= worst)) worst = d;  // NaN propagates as a failure
   }
   return worst;
+}
+
+Tensor random_tensor(const Shape& shape, uint32_t seed, float lo, float hi) {
+  Tensor t(DType::kFloat32, shape);
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  float* d = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) d[i] = dist(gen);
+  return t;
 }
 
 std::filesystem::path temp_dir(const std::string& name) {

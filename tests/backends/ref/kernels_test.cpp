@@ -13,18 +13,12 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "support/fixtures.h"
 
 namespace starface::backends::ref {
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  Tensor t(DType::kFloat32, shape);
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  float* d = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) d[i] = dist(gen);
-  return t;
-}
+using starface::testing::random_tensor;
 
 // Element (n, c, i, j) of a contiguous rank-4 tensor.
 float at(const Tensor& t, int64_t n, int64_t c, int64_t i, int64_t j) {

@@ -12,23 +12,17 @@
 
 #include "backends/ref/kernels.h"
 #include "core/error.h"
+#include "support/fixtures.h"
 
 namespace starface::backends::ref {
 namespace {
+
+using starface::testing::random_tensor;
 
 using graph::Attrs;
 using graph::Graph;
 using graph::OpKind;
 using graph::ValueId;
-
-Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  Tensor t(DType::kFloat32, shape);
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  float* d = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) d[i] = dist(gen);
-  return t;
-}
 
 void expect_identical(const Tensor& a, const Tensor& b, const std::string& what) {
   ASSERT_TRUE(a.defined()) << what;
