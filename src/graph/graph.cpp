@@ -8,6 +8,8 @@ const char* op_name(OpKind op) {
       return "Conv2d";
     case OpKind::kBatchNorm:
       return "BatchNorm";
+    case OpKind::kScaleShift:
+      return "ScaleShift";
     case OpKind::kRelu:
       return "Relu";
     case OpKind::kSigmoid:
@@ -31,6 +33,10 @@ const char* op_name(OpKind op) {
   }
   return "Unknown";
 }
+
+ValueId conv_bias_map(const Node& node) { return node.attrs.bias_map ? node.inputs.at(3) : -1; }
+
+ValueId conv_residual(const Node& node) { return node.attrs.residual ? node.inputs.back() : -1; }
 
 namespace {
 
@@ -56,7 +62,7 @@ void expect_vector(const std::string& node, const Shape& s, int64_t n, const cha
 }
 
 Shape conv_shape(const std::string& node, const std::vector<Shape>& in, const Attrs& a) {
-  expect_inputs(node, in, 3);
+  expect_inputs(node, in, 3 + (a.bias_map ? 1 : 0) + (a.residual ? 1 : 0));
   const Shape& x = in[0];
   const Shape& w = in[1];
   expect_rank4(node, x, "input");
@@ -68,7 +74,15 @@ Shape conv_shape(const std::string& node, const std::vector<Shape>& in, const At
   const int64_t oh = (x[2] + 2 * a.pad - a.kernel) / a.stride + 1;
   const int64_t ow = (x[3] + 2 * a.pad - a.kernel) / a.stride + 1;
   if (oh <= 0 || ow <= 0) mismatch(node, "input " + shape_str(x) + " is smaller than the kernel");
-  return {x[0], w[0], oh, ow};
+  const Shape out{x[0], w[0], oh, ow};
+  if (a.bias_map && in[3] != Shape{1, w[0], oh, ow}) {
+    mismatch(node, "bias map expected " + shape_str({1, w[0], oh, ow}) + ", found " +
+                       shape_str(in[3]));
+  }
+  if (a.residual && in.back() != out) {
+    mismatch(node, "residual expected " + shape_str(out) + ", found " + shape_str(in.back()));
+  }
+  return out;
 }
 
 }  // namespace
@@ -82,6 +96,12 @@ Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& 
       expect_inputs(node, in, 5);
       expect_rank4(node, in[0], "input");
       for (size_t i = 1; i < 5; ++i) expect_vector(node, in[i], in[0][1], "batch-norm parameter");
+      return in[0];
+    case OpKind::kScaleShift:
+      expect_inputs(node, in, 3);
+      expect_rank4(node, in[0], "input");
+      expect_vector(node, in[1], in[0][1], "scale");
+      expect_vector(node, in[2], in[0][1], "shift");
       return in[0];
     case OpKind::kRelu:
     case OpKind::kSigmoid:

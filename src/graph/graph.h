@@ -15,8 +15,12 @@ namespace starface::graph {
 using ValueId = int;
 
 enum class OpKind {
-  kConv2d,          // (x, weight [Co,Ci,k,k], bias [Co]) -> y; attrs kernel, stride, pad
+  kConv2d,          // (x, weight [Co,Ci,k,k], bias [Co] [, bias_map] [, residual]) -> y:
+                    //   conv(x) + bias [+ bias_map, a constant [1,Co,OH,OW] broadcast over N]
+                    //   [+ residual, same shape as y], then ReLU if attrs.relu; attrs
+                    //   kernel, stride, pad say the geometry. Passes fuse into this form.
   kBatchNorm,       // (x, gamma, beta, mean, var) -> (x - mean) / sqrt(var + eps) * gamma + beta
+  kScaleShift,      // (x, scale [C], shift [C]) -> x * scale + shift per channel, ReLU if attrs.relu
   kRelu,            // max(x, 0)
   kSigmoid,         // 1 / (1 + exp(-x))
   kAdd,             // a + b (same shape)
@@ -32,12 +36,16 @@ enum class OpKind {
 
 const char* op_name(OpKind op);
 
+
 struct Attrs {
   int kernel = 1;
   int stride = 1;
   int pad = 0;
   float eps = 1e-5f;
   float threshold = 0.05f;
+  bool relu = false;      // Conv2d, ScaleShift: ReLU applied last
+  bool bias_map = false;  // Conv2d: input 3 is a constant per-pixel bias [1, Co, OH, OW]
+  bool residual = false;  // Conv2d: the last input is added before the ReLU
 };
 
 struct Value {
@@ -56,6 +64,10 @@ struct Node {
   ValueId output = -1;
   Attrs attrs;
 };
+
+// The optional inputs of a Conv2d node, or -1 when it has none.
+ValueId conv_bias_map(const Node& node);
+ValueId conv_residual(const Node& node);
 
 class Graph {
  public:

@@ -98,14 +98,18 @@ void accumulate_channels(double* acc, const float* x, const double* w, int64_t c
   }
 }
 
-// One output plane: y = bias + sum over input channels and taps, via row tiles of `acc`.
-void conv_plane(float* y, const float* x, const double* w, double bias, const Geometry& g,
-                double* acc) {
+// One output plane: y = bias [+ bias_map] + sum over input channels and taps, via row
+// tiles of `acc`. `bias_map` is this channel's per-pixel bias plane or null.
+void conv_plane(float* y, const float* x, const double* w, double bias, const float* bias_map,
+                const Geometry& g, double* acc) {
   const int64_t tile_rows = std::max<int64_t>(1, kTileDoubles / g.out_w);
   for (int64_t r0 = 0; r0 < g.out_h; r0 += tile_rows) {
     const int64_t r1 = std::min(g.out_h, r0 + tile_rows);
     const int64_t count = (r1 - r0) * g.out_w;
     std::fill(acc, acc + count, bias);
+    if (bias_map) {
+      for (int64_t i = 0; i < count; ++i) acc[i] += bias_map[r0 * g.out_w + i];
+    }
     int64_t c = 0;
     for (; c + kChannelGroup <= g.in_channels; c += kChannelGroup) {
       accumulate_channels<kChannelGroup>(acc, x, w, c, r0, r1, g);
@@ -119,7 +123,7 @@ void conv_plane(float* y, const float* x, const double* w, double bias, const Ge
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, int stride,
-              int pad) {
+              int pad, const Tensor& bias_map_in) {
   constexpr const char* kOp = "conv2d";
   const Tensor x = detail::float32_operand(x_in, kOp, "input", 4);
   const Tensor weight = detail::float32_operand(weight_in, kOp, "weight", 4);
@@ -147,6 +151,12 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
 
   Tensor y(DType::kFloat32, {batch, out_channels, g.out_h, g.out_w});
   if (y.numel() == 0) return y;
+  Tensor bias_map;
+  if (bias_map_in.defined()) {
+    bias_map = detail::float32_operand(bias_map_in, kOp, "bias map", 4);
+    detail::expect_shape(bias_map.shape(), {1, out_channels, g.out_h, g.out_w}, kOp, "bias map");
+  }
+  const float* map = bias_map.defined() ? bias_map.data<float>() : nullptr;
 
   const float* wf = weight.data<float>();
   const std::vector<double> w(wf, wf + weight.numel());
@@ -169,7 +179,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     for (int64_t n = 0; n < batch; ++n) {
       for (int64_t o = 0; o < out_channels; ++o) {
         conv_plane(yd + (n * out_channels + o) * out_plane, xd + n * in_image,
-                   w.data() + o * filter, b[o], g, acc);
+                   w.data() + o * filter, b[o], map ? map + o * out_plane : nullptr, g, acc);
       }
     }
   }

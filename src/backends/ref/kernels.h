@@ -22,13 +22,19 @@ namespace starface::backends::ref {
 double grid_coordinate(int64_t i, int64_t size);
 
 // 2-D convolution with bias: x [N,Ci,H,W], weight [Co,Ci,Kh,Kw], bias [Co] ->
-// [N,Co,(H+2p-Kh)/s+1,(W+2p-Kw)/s+1], zero padding `pad` on every side.
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int pad);
+// [N,Co,(H+2p-Kh)/s+1,(W+2p-Kw)/s+1], zero padding `pad` on every side. A defined
+// `bias_map` [1,Co,OH,OW] is added per pixel (broadcast over N) inside the accumulation.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int pad,
+              const Tensor& bias_map = Tensor());
 
 // Inference batch norm: (x - mean) / sqrt(var + eps) * gamma + beta, per channel of
 // x [N,C,H,W]; every parameter is [C].
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& mean,
                   const Tensor& var, float eps);
+
+// Per channel of x [N,C,H,W]: x * scale + shift (computed in double, rounded once), then
+// max(., 0) when `relu`; scale and shift are [C].
+Tensor scale_shift(const Tensor& x, const Tensor& scale, const Tensor& shift, bool relu);
 
 // Per (n, c) plane of x [N,C,H,W]: (x - mean) / sqrt(biased variance + eps), no affine.
 Tensor instance_norm(const Tensor& x, float eps);

@@ -48,6 +48,35 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& gamma_in, const Tensor& beta
   return y;
 }
 
+Tensor scale_shift(const Tensor& x_in, const Tensor& scale_in, const Tensor& shift_in, bool relu) {
+  constexpr const char* kOp = "scale_shift";
+  const Tensor x = detail::float32_operand(x_in, kOp, "input", 4);
+  const int64_t batch = x.dim(0);
+  const int64_t channels = x.dim(1);
+  const int64_t plane = x.dim(2) * x.dim(3);
+  const Tensor scale = detail::float32_operand(scale_in, kOp, "scale");
+  const Tensor shift = detail::float32_operand(shift_in, kOp, "shift");
+  detail::expect_shape(scale.shape(), {channels}, kOp, "scale");
+  detail::expect_shape(shift.shape(), {channels}, kOp, "shift");
+  const float* sd = scale.data<float>();
+  const float* hd = shift.data<float>();
+  Tensor y(DType::kFloat32, x.shape());
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const int64_t base = (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) {
+        const float v =
+            static_cast<float>(static_cast<double>(xd[base + i]) * sd[c] + static_cast<double>(hd[c]));
+        yd[base + i] = relu && v < 0.0f ? 0.0f : v;
+      }
+    }
+  }
+  return y;
+}
+
 Tensor instance_norm(const Tensor& x_in, float eps) {
   const Tensor x = detail::float32_operand(x_in, "instance_norm", "input", 4);
   const int64_t planes = x.dim(0) * x.dim(1);

@@ -12,10 +12,12 @@ using graph::Node;
 using graph::OpKind;
 using graph::ValueId;
 
-// The number of inputs each op reads; 0 means "one or more" (concat).
-size_t arity(OpKind op) {
-  switch (op) {
+// The number of inputs a node reads; 0 means "one or more" (concat).
+size_t arity(const Node& node) {
+  switch (node.op) {
     case OpKind::kConv2d:
+      return 3 + (node.attrs.bias_map ? 1 : 0) + (node.attrs.residual ? 1 : 0);
+    case OpKind::kScaleShift:
       return 3;
     case OpKind::kBatchNorm:
       return 5;
@@ -36,6 +38,13 @@ size_t arity(OpKind op) {
   return 1;
 }
 
+// What a fused conv adds after the convolution: the residual, then the ReLU.
+Tensor conv_epilogue(const Node& node, Tensor y, const std::vector<Tensor>& in) {
+  if (node.attrs.residual) y = add(y, in.back());
+  if (node.attrs.relu) y = relu(y);
+  return y;
+}
+
 Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
   const graph::Attrs& a = node.attrs;
   switch (node.op) {
@@ -47,7 +56,11 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
                                                    " does not match kernel size " +
                                                    std::to_string(a.kernel));
       }
-      return conv2d(in[0], in[1], in[2], a.stride, a.pad);
+      return conv_epilogue(node, conv2d(in[0], in[1], in[2], a.stride, a.pad,
+                                        a.bias_map ? in[3] : Tensor()),
+                           in);
+    case OpKind::kScaleShift:
+      return scale_shift(in[0], in[1], in[2], a.relu);
     case OpKind::kBatchNorm:
       return batch_norm(in[0], in[1], in[2], in[3], in[4], a.eps);
     case OpKind::kRelu:
@@ -89,7 +102,7 @@ RefPlan::RefPlan(const graph::Graph& graph) : graph_(graph) {
   check_internal(graph_.input() >= 0 && graph_.input() < count, "ref backend: graph has no input");
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
-    const size_t want = arity(node.op);
+    const size_t want = arity(node);
     check_internal(want == 0 ? !node.inputs.empty() : node.inputs.size() == want,
                    "ref backend: node " + node.name + " (" + op_name(node.op) + ") has " +
                        std::to_string(node.inputs.size()) + " inputs");
