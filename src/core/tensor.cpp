@@ -248,7 +248,7 @@ float bfloat16_to_float(uint16_t bits) {
 
 Tensor Tensor::to_float32() const {
   const Tensor src = contiguous();
-  if (dtype_ == DType::kFloat32) return src.clone();
+  if (dtype_ == DType::kFloat32) return src;
   Tensor out(DType::kFloat32, shape_);
   float* dst = out.data<float>();
   const int64_t n = numel();

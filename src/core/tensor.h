@@ -115,7 +115,9 @@ class Tensor {
   std::byte* bytes();
 
   Tensor contiguous() const;          // itself when already contiguous, else a dense copy
-  Tensor to_float32() const;          // contiguous float32 copy (float16/bfloat16/float64/ints)
+  // Contiguous float32 (widened from float16/bfloat16/float64/ints); shares storage when
+  // the tensor already is contiguous float32.
+  Tensor to_float32() const;
   Tensor clone() const;               // a dense copy with storage of its own
   Tensor reshape(Shape shape) const;  // same elements, new shape (contiguous tensors)
 

@@ -1,7 +1,10 @@
 #include "engine/engine.h"
 
+#include <algorithm>
+
 #include "backends/ref/ref_backend.h"
 #include "core/threads.h"
+#include "graph/passes/passes.h"
 #include "import/checkpoint.h"
 #include "nets/star/builder.h"
 
@@ -11,22 +14,26 @@ std::vector<std::string> available_backends() { return {"ref"}; }
 
 namespace {
 
-std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend) {
+// The reference backend is the oracle: it runs the graph exactly as built. Fast backends
+// run the optimized graph.
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
+                                     const std::vector<std::string>& outputs) {
   if (backend == "ref") return backends::ref::compile(graph);
   std::string known;
   for (const std::string& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
   throw Error(ErrorCode::kBadArgument,
               "unknown backend '" + backend + "' (available: " + known + ")");
+  static_cast<void>(outputs);
 }
 
 void check_input(const Tensor& input, int size) {
   const Shape& s = input.shape();
   if (input.dtype() != DType::kFloat32 || s.size() != 4 || s[0] < 1 || s[1] != 3 || s[2] != size ||
       s[3] != size) {
-    throw Error(ErrorCode::kShapeMismatch, "network input must be float32 [N, 3, " +
-                                               std::to_string(size) + ", " + std::to_string(size) +
-                                               "], got " + dtype_name(input.dtype()) + " " +
-                                               shape_str(s));
+    throw Error(ErrorCode::kShapeMismatch,
+                "network input must be float32 [N, 3, " + std::to_string(size) + ", " +
+                    std::to_string(size) + "], got " + dtype_name(input.dtype()) + " " +
+                    shape_str(s));
   }
 }
 
@@ -37,12 +44,16 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
     throw Error(ErrorCode::kBadArgument,
                 "weights must be 'net' or 'net_ema', got '" + options.weights + "'");
   }
+  const auto backends = available_backends();
+  if (std::find(backends.begin(), backends.end(), options.backend) == backends.end()) {
+    compile(graph::Graph(), options.backend, {});  // throws, listing the backends
+  }
   set_num_threads(options.threads);
   std::unique_ptr<Engine> engine(new Engine());
   engine->path_ = path;
+  engine->options_ = options;
   try {
-    const TensorMap state_dict =
-        import::load_state_dict(path, import::LoadOptions{options.weights});
+    const TensorMap state_dict = import::load_state_dict(path, import::LoadOptions{options.weights});
     engine->config_ = star::detect_config(state_dict);
     engine->graph_ = star::build_graph(state_dict, engine->config_);
     engine->params_ = star::count_parameters(state_dict, engine->graph_);
@@ -52,15 +63,43 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
     if (what.find(path) != std::string::npos) throw;
     throw Error(e.code(), path + ": " + what);
   }
-  engine->plan_ = compile(engine->graph_, options.backend);
+  engine->plan_for({"landmarks"});
   return engine;
+}
+
+std::string Engine::backend_info() const {
+  if (options_.backend == "ref") return "ref (scalar oracle, OpenMP)";
+  return options_.backend;
+}
+
+graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
+  std::vector<std::string> key = outputs;
+  std::sort(key.begin(), key.end());
+  key.erase(std::unique(key.begin(), key.end()), key.end());
+  auto& slot = plans_[key];
+  if (!slot) {
+    for (const std::string& name : key) graph_.output(name);  // unknown names fail here
+    slot = compile(graph_, options_.backend, key);
+    slot->set_profiling(profiling_);
+  }
+  last_plan_ = slot.get();
+  return *slot;
 }
 
 TensorMap Engine::run(const Tensor& input, const std::vector<std::string>& outputs) {
   check_input(input, config_.input_size);
-  return plan_->run(input, outputs);
+  return plan_for(outputs).run(input, outputs);
 }
 
 Tensor Engine::landmarks(const Tensor& input) { return run(input, {"landmarks"}).at("landmarks"); }
+
+void Engine::set_profiling(bool on) {
+  profiling_ = on;
+  for (auto& [key, plan] : plans_) plan->set_profiling(on);
+}
+
+std::vector<graph::NodeTime> Engine::last_profile() const {
+  return last_plan_ ? last_plan_->last_profile() : std::vector<graph::NodeTime>{};
+}
 
 }  // namespace starface

@@ -34,6 +34,14 @@ const char* op_name(OpKind op) {
   return "Unknown";
 }
 
+std::string node_kind(const Node& node) {
+  std::string kind = op_name(node.op);
+  if (node.attrs.bias_map) kind += "+BiasMap";
+  if (node.attrs.residual) kind += "+Add";
+  if (node.attrs.relu) kind += "+Relu";
+  return kind;
+}
+
 ValueId conv_bias_map(const Node& node) { return node.attrs.bias_map ? node.inputs.at(3) : -1; }
 
 ValueId conv_residual(const Node& node) { return node.attrs.residual ? node.inputs.back() : -1; }

@@ -65,6 +65,9 @@ struct Node {
   Attrs attrs;
 };
 
+// The op name with what is fused into it, for profiles: "Conv2d+BiasMap+Add+Relu".
+std::string node_kind(const Node& node);
+
 // The optional inputs of a Conv2d node, or -1 when it has none.
 ValueId conv_bias_map(const Node& node);
 ValueId conv_residual(const Node& node);

@@ -4,6 +4,7 @@
 
 #include "backends/ref/kernels.h"
 #include "core/error.h"
+#include "core/timer.h"
 
 namespace starface::backends::ref {
 namespace {
@@ -56,9 +57,8 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
                                                    " does not match kernel size " +
                                                    std::to_string(a.kernel));
       }
-      return conv_epilogue(node, conv2d(in[0], in[1], in[2], a.stride, a.pad,
-                                        a.bias_map ? in[3] : Tensor()),
-                           in);
+      return conv_epilogue(
+          node, conv2d(in[0], in[1], in[2], a.stride, a.pad, a.bias_map ? in[3] : Tensor()), in);
     case OpKind::kScaleShift:
       return scale_shift(in[0], in[1], in[2], a.relu);
     case OpKind::kBatchNorm:
@@ -182,6 +182,7 @@ TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outp
   }
 
   std::vector<Tensor> slots(values.size());
+  profile_.clear();
   slots[input_id] = input.contiguous();
   size_t live = 0;
   size_t peak = 0;
@@ -199,11 +200,13 @@ TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outp
     for (ValueId v : node.inputs) {
       args.push_back(values[v].is_constant() ? values[v].constant : slots[v]);
     }
+    const Timer timer;
     try {
       slots[node.output] = evaluate(node, args);
     } catch (const Error& e) {
       throw Error(e.code(), "node '" + node.name + "' (" + op_name(node.op) + "): " + e.what());
     }
+    if (profiling_) profile_.push_back({node.name, node_kind(node), node.stage, timer.elapsed_ms()});
     args.clear();
     live += slots[node.output].nbytes();
     peak = std::max(peak, live);
