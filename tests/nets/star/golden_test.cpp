@@ -14,6 +14,9 @@
 #ifndef STARFACE_GOLDEN_FULL
 #error "define STARFACE_GOLDEN_FULL to 0 (tiny models) or 1 (the full-size model)"
 #endif
+#ifndef STARFACE_GOLDEN_BACKEND
+#error "define STARFACE_GOLDEN_BACKEND to the backend under test"
+#endif
 
 namespace starface {
 namespace {
@@ -66,6 +69,7 @@ Engine& engine_for(const std::string& model_id) {
   if (!slot) {
     const json& m = star_manifest()["models"][model_id];
     EngineOptions options;
+    options.backend = STARFACE_GOLDEN_BACKEND;
     if (m.contains("weights") && m["weights"] == "net_ema") options.weights = "net_ema";
     slot = Engine::load(star_fixture(m["file"]), options);
   }

@@ -14,7 +14,9 @@ using testing::star_fixture;
 using testing::star_manifest;
 
 TEST(Pipeline, EveryCaseMatchesImagePixelGoldens) {
-  const auto engine = Engine::load(star_fixture("models/star_wflw_full_random.pth"));
+  EngineOptions options;
+  options.backend = STARFACE_GOLDEN_BACKEND;
+  const auto engine = Engine::load(star_fixture("models/star_wflw_full_random.pth"), options);
   for (const json& c : star_manifest()["pipeline_cases"]) {
     SCOPED_TRACE(c["id"].get<std::string>());
     Tensor pixels = import::read_npy(star_fixture(c["files"]["image"]["file"]));
