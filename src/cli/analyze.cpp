@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "graph/cost.h"
+#include "graph/passes/passes.h"
 
 namespace starface::cli {
 
@@ -38,6 +39,24 @@ int64_t macs_of_nodes_named(const graph::Graph& g, const std::string& prefix) {
   return total;
 }
 
+nlohmann::json graph_json(const graph::Cost& cost) {
+  return {{"nodes", cost.nodes},
+          {"constants", cost.constants},
+          {"constant_elements", cost.constant_elements},
+          {"macs", cost.macs},
+          {"op_histogram", cost.op_histogram}};
+}
+
+void print_graph(const char* title, const nlohmann::json& g) {
+  std::printf("\n%s: %d nodes, %d constants (%s values), %s multiply-adds\n ", title,
+              g["nodes"].get<int>(), g["constants"].get<int>(),
+              grouped(g["constant_elements"]).c_str(), grouped(g["macs"]).c_str());
+  for (const auto& [op, count] : g["op_histogram"].items()) {
+    std::printf(" %s %d", op.c_str(), count.get<int>());
+  }
+  std::printf("\n");
+}
+
 nlohmann::json report_json(const Engine& engine) {
   const star::Config& c = engine.config();
   const graph::Graph& g = engine.graph();
@@ -63,8 +82,15 @@ nlohmann::json report_json(const Engine& engine) {
                       {"macs", stage_macs[stage]}});
   }
   j["stages"] = stages;
-  j["graph"] = {
-      {"nodes", cost.nodes}, {"constants", cost.constants}, {"op_histogram", cost.op_histogram}};
+  j["graph"] = graph_json(cost);
+  // What the default plan runs: the passes applied for the final landmarks.
+  const graph::Graph optimized = graph::passes::optimize(g, {"landmarks"});
+  j["optimized_graph"] = graph_json(graph::compute_cost(optimized));
+  std::map<std::string, int> fused;
+  for (const graph::Node& n : optimized.nodes()) {
+    if (n.op == graph::OpKind::kConv2d) ++fused[graph::node_kind(n)];
+  }
+  j["optimized_graph"]["conv_kinds"] = fused;
   j["optimizer_could"] = {{"fold_bn_into_conv", o.bn_after_conv},
                           {"fuse_relu_into_conv", o.relu_after_conv},
                           {"fuse_residual_add_into_conv", o.add_after_conv},
@@ -98,12 +124,9 @@ void print_text(const nlohmann::json& j) {
                 grouped(s["params_stored"]).c_str(), grouped(s["params_executed"]).c_str(),
                 grouped(s["macs"]).c_str());
   }
-  std::printf("\nops (%d nodes):", j["graph"]["nodes"].get<int>());
-  for (const auto& [op, count] : j["graph"]["op_histogram"].items()) {
-    std::printf(" %s %d", op.c_str(), count.get<int>());
-  }
+  print_graph("graph as built", j["graph"]);
   const auto& o = j["optimizer_could"];
-  std::printf("\n\nthe optimizer could:\n");
+  std::printf("\nthe optimizer could:\n");
   std::printf("  fold %d BatchNorms into the conv before them\n",
               o["fold_bn_into_conv"].get<int>());
   std::printf("  fuse %d ReLUs and %d residual adds into the conv that produces them\n",
@@ -113,6 +136,12 @@ void print_text(const nlohmann::json& j) {
   std::printf("  precompute the coordinate channels of %d CoordConvs as bias maps (%s MACs)\n",
               o["coordinate_channel_convs_to_bias_map"].get<int>(),
               grouped(o["coordinate_channel_macs_saved"]).c_str());
+  print_graph("graph after the passes, for the final landmarks", j["optimized_graph"]);
+  std::printf("  convs:");
+  for (const auto& [kind, count] : j["optimized_graph"]["conv_kinds"].items()) {
+    std::printf(" %s %d", kind.c_str(), count.get<int>());
+  }
+  std::printf("\n");
 }
 
 }  // namespace

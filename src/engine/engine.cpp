@@ -30,10 +30,10 @@ void check_input(const Tensor& input, int size) {
   const Shape& s = input.shape();
   if (input.dtype() != DType::kFloat32 || s.size() != 4 || s[0] < 1 || s[1] != 3 || s[2] != size ||
       s[3] != size) {
-    throw Error(ErrorCode::kShapeMismatch,
-                "network input must be float32 [N, 3, " + std::to_string(size) + ", " +
-                    std::to_string(size) + "], got " + dtype_name(input.dtype()) + " " +
-                    shape_str(s));
+    throw Error(ErrorCode::kShapeMismatch, "network input must be float32 [N, 3, " +
+                                               std::to_string(size) + ", " + std::to_string(size) +
+                                               "], got " + dtype_name(input.dtype()) + " " +
+                                               shape_str(s));
   }
 }
 
@@ -53,7 +53,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   engine->path_ = path;
   engine->options_ = options;
   try {
-    const TensorMap state_dict = import::load_state_dict(path, import::LoadOptions{options.weights});
+    const TensorMap state_dict =
+        import::load_state_dict(path, import::LoadOptions{options.weights});
     engine->config_ = star::detect_config(state_dict);
     engine->graph_ = star::build_graph(state_dict, engine->config_);
     engine->params_ = star::count_parameters(state_dict, engine->graph_);

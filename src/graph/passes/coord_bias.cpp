@@ -48,7 +48,8 @@ Tensor plane_contribution(const Tensor& weight, int64_t first_channel, const Ten
         }
       }
     }
-    for (int64_t i = 0; i < out_h * out_w; ++i) md[o * out_h * out_w + i] = static_cast<float>(acc[i]);
+    for (int64_t i = 0; i < out_h * out_w; ++i)
+      md[o * out_h * out_w + i] = static_cast<float>(acc[i]);
   }
   return map;
 }
@@ -92,14 +93,16 @@ Graph coord_bias(const Graph& graph) {
     for (ValueId part : concat.inputs) {
       const Value& v = graph.value(part);
       if (v.is_constant() && v.shape[0] == 1) {
-        add_into(bias_map, plane_contribution(weight, channel, v.constant, conv.attrs, out[2], out[3]));
+        add_into(bias_map,
+                 plane_contribution(weight, channel, v.constant, conv.attrs, out[2], out[3]));
       } else {
         dynamic.emplace_back(part, channel);
         dynamic_channels += v.shape[1];
       }
       channel += v.shape[1];
     }
-    Tensor dynamic_weight(DType::kFloat32, {weight.dim(0), dynamic_channels, weight.dim(2), weight.dim(3)});
+    Tensor dynamic_weight(DType::kFloat32,
+                          {weight.dim(0), dynamic_channels, weight.dim(2), weight.dim(3)});
     std::vector<ValueId> parts;
     int64_t at = 0;
     for (const auto& [part, first] : dynamic) {
@@ -113,11 +116,11 @@ Graph coord_bias(const Graph& graph) {
                                                      parts, concat.attrs);
     Attrs attrs = conv.attrs;
     attrs.bias_map = true;
-    const ValueId y = r.add_node(
-        OpKind::kConv2d, conv.name, conv.stage,
-        {x, r.add_constant(conv.name + ".weight", dynamic_weight), r.map(conv.inputs[2]),
-         r.add_constant(conv.name + ".bias_map", bias_map)},
-        attrs);
+    const ValueId y =
+        r.add_node(OpKind::kConv2d, conv.name, conv.stage,
+                   {x, r.add_constant(conv.name + ".weight", dynamic_weight), r.map(conv.inputs[2]),
+                    r.add_constant(conv.name + ".bias_map", bias_map)},
+                   attrs);
     r.alias(conv.output, y);
   }
   return r.finish();

@@ -50,7 +50,8 @@ Tensor folded_bias(const Graph& g, const Node& conv, const Node& bn, const std::
   const float* mean = g.value(bn.inputs[3]).constant.data<float>();
   Tensor out(DType::kFloat32, {static_cast<int64_t>(s.size())});
   for (size_t c = 0; c < s.size(); ++c) {
-    out.data<float>()[c] = static_cast<float>((static_cast<double>(b[c]) - mean[c]) * s[c] + beta[c]);
+    out.data<float>()[c] =
+        static_cast<float>((static_cast<double>(b[c]) - mean[c]) * s[c] + beta[c]);
   }
   return out;
 }
@@ -76,8 +77,9 @@ Graph fold_bn(const Graph& graph) {
                        scale_channels(graph.value(conv.inputs[1]).constant, s, 0)),
         r.add_constant(conv.name + ".bias", folded_bias(graph, conv, *bn, s))};
     if (conv.attrs.bias_map) {
-      inputs.push_back(r.add_constant(
-          conv.name + ".bias_map", scale_channels(graph.value(conv_bias_map(conv)).constant, s, 1)));
+      inputs.push_back(
+          r.add_constant(conv.name + ".bias_map",
+                         scale_channels(graph.value(conv_bias_map(conv)).constant, s, 1)));
     }
     const ValueId out = r.add_node(OpKind::kConv2d, conv.name, conv.stage, inputs, conv.attrs);
     r.alias(conv.output, out);

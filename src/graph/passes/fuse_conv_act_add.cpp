@@ -9,8 +9,8 @@ namespace {
 
 // A conv whose output only feeds `reader_op`, with nothing fused after it yet.
 bool feeds_only(const Rewriter& r, const Node& n, OpKind reader_op) {
-  return n.op == OpKind::kConv2d && !n.attrs.relu && !n.attrs.residual &&
-         r.single_use(n.output) && r.node(r.readers(n.output)[0]).op == reader_op;
+  return n.op == OpKind::kConv2d && !n.attrs.relu && !n.attrs.residual && r.single_use(n.output) &&
+         r.node(r.readers(n.output)[0]).op == reader_op;
 }
 
 ValueId other_operand(const Node& add, ValueId operand) {

@@ -35,9 +35,7 @@ std::vector<std::string> output_names(const Graph& g) {
   return names;
 }
 
-TensorMap run(const Graph& g) {
-  return backends::ref::compile(g)->run(face(), output_names(g));
-}
+TensorMap run(const Graph& g) { return backends::ref::compile(g)->run(face(), output_names(g)); }
 
 int count(const Graph& g, const std::string& op) {
   const auto h = compute_cost(g).op_histogram;
@@ -75,9 +73,9 @@ TEST(DeadCode, KeepsOnlyWhatTheFinalLandmarksNeed) {
   // The heat, point and edge heads of earlier stacks still feed the merges.
   EXPECT_EQ(count(g, "Sigmoid"), 8);
   EXPECT_EQ(run(g).at("landmarks").numel(), 98 * 2);
-  EXPECT_EQ(starface::testing::max_abs_diff(run(g).at("landmarks"),
-                                            run(tiny_star()).at("landmarks")),
-            0.0);
+  EXPECT_EQ(
+      starface::testing::max_abs_diff(run(g).at("landmarks"), run(tiny_star()).at("landmarks")),
+      0.0);
   EXPECT_THROW(dead_code(tiny_star(), {"no_such_output"}), Error);
 }
 
@@ -140,9 +138,10 @@ ValueId conv(Graph& g, const std::string& name, ValueId x, int64_t cout, uint32_
 
 ValueId bn(Graph& g, const std::string& name, ValueId x, uint32_t seed) {
   const int64_t c = g.value(x).shape[1];
-  return g.add_node(OpKind::kBatchNorm, name, "s",
-                    {x, constant(g, name + ".g", {c}, seed), constant(g, name + ".b", {c}, seed + 1),
-                     constant(g, name + ".m", {c}, seed + 2), constant(g, name + ".v", {c}, seed + 3)});
+  return g.add_node(
+      OpKind::kBatchNorm, name, "s",
+      {x, constant(g, name + ".g", {c}, seed), constant(g, name + ".b", {c}, seed + 1),
+       constant(g, name + ".m", {c}, seed + 2), constant(g, name + ".v", {c}, seed + 3)});
 }
 
 TEST(FoldBn, ConvReadTwiceOrPublishedIsLeftAlone) {
