@@ -12,7 +12,7 @@ const std::string kTiny = quoted(star_fixture("models/star_wflw_tiny.pth"));
 
 TEST(Cli, HelpForEverySubcommand) {
   const std::pair<std::string, std::string> flags[] = {
-      {"analyze", "--json"}, {"infer", "--heatmaps"}, {"landmarks", "--box"}};
+      {"analyze", "--json"}, {"bench", "--peak"}, {"infer", "--heatmaps"}, {"landmarks", "--box"}};
   for (const auto& [sub, flag] : flags) {
     const CliResult r = run_starface(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
@@ -43,6 +43,10 @@ TEST(Cli, AnalyzeJsonReportsTinyModel) {
   EXPECT_EQ(j["config"]["layout"], "WFLW");
   EXPECT_EQ(j["optimizer_could"]["coordinate_channel_convs_to_bias_map"], 5);
   EXPECT_GT(j["optimizer_could"]["fold_bn_into_conv"].get<int>(), 0);
+  EXPECT_EQ(j["graph"]["op_histogram"]["BatchNorm"], 182);
+  EXPECT_FALSE(j["optimized_graph"]["op_histogram"].contains("BatchNorm"));
+  EXPECT_EQ(j["optimized_graph"]["op_histogram"]["ScaleShift"], 59);
+  EXPECT_LT(j["optimized_graph"]["nodes"].get<int>(), j["graph"]["nodes"].get<int>());
 }
 
 TEST(Cli, AnalyzeTextMentionsTheFigures) {
@@ -65,6 +69,87 @@ TEST(Cli, InferMatchesGoldensAndWritesHeatmaps) {
   const Tensor heat = import::read_npy((dir / "heat.npy").string());
   EXPECT_EQ(heat.shape(), (Shape{1, 98, 64, 64}));
   EXPECT_FALSE(std::filesystem::exists(dir / "lm.npy.tmp"));
+}
+
+// Short FMA-peak trials: the tests check the report's shape, not the machine's speed.
+const std::string kBench = "bench --peak-seconds 0.02 ";
+
+void expect_positive(const nlohmann::json& j, const std::string& key) {
+  ASSERT_TRUE(j.contains(key)) << key;
+  ASSERT_TRUE(j[key].is_number()) << key << ": " << j[key];
+  EXPECT_GT(j[key].get<double>(), 0) << key;
+}
+
+TEST(Cli, BenchJsonReportsTimingAgainstThePeak) {
+  const CliResult r = run_starface(kBench + "--model " + kTiny + " --runs 2 --warmup 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key :
+       {"median_ms_per_face", "min_ms_per_face", "p90_ms_per_face", "faces_per_s", "gflops",
+        "peak_gflops", "peak_share", "floor_ms_per_face", "load_ms", "threads", "batch", "runs"}) {
+    expect_positive(j, key);
+  }
+  for (const char* key : {"min", "median", "p90", "mean"}) expect_positive(j["ms_per_call"], key);
+  EXPECT_EQ(j["runs"], 2);
+  EXPECT_EQ(j["batch"], 1);
+  EXPECT_EQ(j["backend"], "ref");
+  EXPECT_FALSE(j["backend_info"].get<std::string>().empty());
+  EXPECT_EQ(j["macs_per_face"], star_manifest()["models"]["star_wflw_tiny"]["cost"]["macs_total"]);
+  EXPECT_LE(j["min_ms_per_face"].get<double>(), j["median_ms_per_face"].get<double>());
+  EXPECT_LE(j["median_ms_per_face"].get<double>(), j["p90_ms_per_face"].get<double>());
+  EXPECT_TRUE(j["landmarks_finite"].get<bool>());
+  const std::string isa = j["isa"];
+  EXPECT_TRUE(isa == "avx512" || isa == "avx2" || isa == "scalar") << isa;
+  EXPECT_TRUE(j["cpu"]["model"].is_string());
+  EXPECT_TRUE(j["cpu"]["features"]["avx2"].is_boolean());
+  EXPECT_FALSE(j.contains("profile"));
+}
+
+TEST(Cli, BenchProfileSplitsTimeByOpAndStage) {
+  const CliResult r = run_starface(kBench + "--model " + kTiny +
+                                   " --runs 1 --warmup 0 --batch 2 --threads 1 --json --profile");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["threads"], 1);
+  EXPECT_EQ(j["batch"], 2);
+  ASSERT_TRUE(j.contains("profile"));
+  const auto& p = j["profile"];
+  EXPECT_EQ(p["runs"], 1);
+  ASSERT_TRUE(p["by_op"].is_array());
+  ASSERT_TRUE(p["by_stage"].is_array());
+  // A backend without per-node timers reports an empty profile rather than failing.
+  if (!p["available"].get<bool>()) GTEST_SKIP() << "backend records no per-node times";
+  double share = 0;
+  bool has_stem = false;
+  for (const auto& row : p["by_stage"]) {
+    share += row["share"].get<double>();
+    has_stem |= row["stage"] == "stem";
+  }
+  EXPECT_NEAR(share, 1.0, 1e-6);
+  EXPECT_TRUE(has_stem);
+  EXPECT_FALSE(p["by_op"].empty());
+}
+
+TEST(Cli, BenchTextNamesTheFloor) {
+  const CliResult r =
+      run_starface(kBench + "--model " + kTiny + " --runs 1 --warmup 0 --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* part : {"median", "faces/s", "of the FP32 FMA peak", "floor", "ref"}) {
+    EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+  }
+}
+
+TEST(Cli, BenchPeakAloneNeedsNoModel) {
+  const CliResult r = run_starface(kBench + "--peak --threads 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["peak"].size(), 1u);
+  EXPECT_EQ(j["peak"][0]["threads"], 1);
+  expect_positive(j["peak"][0], "gflops");
+  EXPECT_GE(j["cpu"]["logical_cores"].get<int>(), 1);
+  const CliResult text = run_starface(kBench + "--peak --threads 1");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("GFLOP/s"), std::string::npos) << text.out;
 }
 
 struct BadCase {
@@ -126,6 +211,12 @@ std::vector<BadCase> bad_cases() {
       {"NpyWrongDtype", infer + quoted(d / "wrong_dtype.npy"), "float64"},
       {"NpyGarbage", infer + quoted(d / "garbage.npy"), "garbage.npy"},
       {"NpyMissing", infer + "/nonexistent.npy", "/nonexistent.npy"},
+      {"BenchZeroRuns", "bench --model " + kTiny + " --runs 0", "--runs"},
+      {"BenchZeroBatch", "bench --model " + kTiny + " --batch 0", "--batch"},
+      {"BenchNegativeWarmup", "bench --model " + kTiny + " --warmup -1", "--warmup"},
+      {"BenchNothingToTime", "bench --json", "--model"},
+      {"BenchPeakWithModel", "bench --peak --model " + kTiny, "--peak"},
+      {"BenchNoSuchModel", "bench --model /nonexistent/model.pth", "/nonexistent/model.pth"},
   };
 }
 
