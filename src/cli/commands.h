@@ -17,7 +17,7 @@ void add_landmarks(CLI::App& app);
 // --weights, --backend and --threads, shared by every subcommand that runs a model.
 struct ModelFlags {
   std::string weights = "net";
-  std::string backend = "ref";
+  std::string backend = "onednn";
   int threads = 0;
   EngineOptions engine_options() const;
 };

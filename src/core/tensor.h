@@ -114,7 +114,7 @@ class Tensor {
   const std::byte* bytes() const;
   std::byte* bytes();
 
-  Tensor contiguous() const;          // itself when already contiguous, else a dense copy
+  Tensor contiguous() const;  // itself when already contiguous, else a dense copy
   // Contiguous float32 (widened from float16/bfloat16/float64/ints); shares storage when
   // the tensor already is contiguous float32.
   Tensor to_float32() const;

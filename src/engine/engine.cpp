@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backends/onednn/onednn_backend.h"
 #include "backends/ref/ref_backend.h"
 #include "core/threads.h"
 #include "graph/passes/passes.h"
@@ -10,20 +11,25 @@
 
 namespace starface {
 
-std::vector<std::string> available_backends() { return {"ref"}; }
+std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
 
 namespace {
 
-// The reference backend is the oracle: it runs the graph exactly as built. Fast backends
-// run the optimized graph.
-std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
-                                     const std::vector<std::string>& outputs) {
-  if (backend == "ref") return backends::ref::compile(graph);
+[[noreturn]] void unknown_backend(const std::string& backend) {
   std::string known;
   for (const std::string& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
   throw Error(ErrorCode::kBadArgument,
               "unknown backend '" + backend + "' (available: " + known + ")");
-  static_cast<void>(outputs);
+}
+
+// The reference backend is the oracle: it runs the graph exactly as built. The fast
+// backend runs the graph the passes made for exactly the requested outputs.
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
+                                     const std::vector<std::string>& outputs) {
+  if (backend == "ref") return backends::ref::compile(graph);
+  if (backend == "onednn")
+    return backends::onednn::compile(graph::passes::optimize(graph, outputs));
+  unknown_backend(backend);
 }
 
 void check_input(const Tensor& input, int size) {
@@ -46,7 +52,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   }
   const auto backends = available_backends();
   if (std::find(backends.begin(), backends.end(), options.backend) == backends.end()) {
-    compile(graph::Graph(), options.backend, {});  // throws, listing the backends
+    unknown_backend(options.backend);
   }
   set_num_threads(options.threads);
   std::unique_ptr<Engine> engine(new Engine());
@@ -69,8 +75,8 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
 }
 
 std::string Engine::backend_info() const {
-  if (options_.backend == "ref") return "ref (scalar oracle, OpenMP)";
-  return options_.backend;
+  if (options_.backend == "onednn") return "onednn (" + backends::onednn::isa_name() + ")";
+  return "ref (scalar oracle, OpenMP)";
 }
 
 graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {

@@ -84,8 +84,8 @@ Shape conv_shape(const std::string& node, const std::vector<Shape>& in, const At
   if (oh <= 0 || ow <= 0) mismatch(node, "input " + shape_str(x) + " is smaller than the kernel");
   const Shape out{x[0], w[0], oh, ow};
   if (a.bias_map && in[3] != Shape{1, w[0], oh, ow}) {
-    mismatch(node, "bias map expected " + shape_str({1, w[0], oh, ow}) + ", found " +
-                       shape_str(in[3]));
+    mismatch(node,
+             "bias map expected " + shape_str({1, w[0], oh, ow}) + ", found " + shape_str(in[3]));
   }
   if (a.residual && in.back() != out) {
     mismatch(node, "residual expected " + shape_str(out) + ", found " + shape_str(in.back()));

@@ -15,19 +15,19 @@ namespace starface::graph {
 using ValueId = int;
 
 enum class OpKind {
-  kConv2d,          // (x, weight [Co,Ci,k,k], bias [Co] [, bias_map] [, residual]) -> y:
-                    //   conv(x) + bias [+ bias_map, a constant [1,Co,OH,OW] broadcast over N]
-                    //   [+ residual, same shape as y], then ReLU if attrs.relu; attrs
-                    //   kernel, stride, pad say the geometry. Passes fuse into this form.
-  kBatchNorm,       // (x, gamma, beta, mean, var) -> (x - mean) / sqrt(var + eps) * gamma + beta
-  kScaleShift,      // (x, scale [C], shift [C]) -> x * scale + shift per channel, ReLU if attrs.relu
-  kRelu,            // max(x, 0)
-  kSigmoid,         // 1 / (1 + exp(-x))
-  kAdd,             // a + b (same shape)
-  kMul,             // a * b (same shape)
-  kMaxPool2x2,      // max of each non-overlapping 2x2 block
-  kUpsample2x,      // nearest neighbour: each value to a 2x2 block
-  kConcat,          // along channels; inputs with batch 1 broadcast over N
+  kConv2d,      // (x, weight [Co,Ci,k,k], bias [Co] [, bias_map] [, residual]) -> y:
+                //   conv(x) + bias [+ bias_map, a constant [1,Co,OH,OW] broadcast over N]
+                //   [+ residual, same shape as y], then ReLU if attrs.relu; attrs
+                //   kernel, stride, pad say the geometry. Passes fuse into this form.
+  kBatchNorm,   // (x, gamma, beta, mean, var) -> (x - mean) / sqrt(var + eps) * gamma + beta
+  kScaleShift,  // (x, scale [C], shift [C]) -> x * scale + shift per channel, ReLU if attrs.relu
+  kRelu,        // max(x, 0)
+  kSigmoid,     // 1 / (1 + exp(-x))
+  kAdd,         // a + b (same shape)
+  kMul,         // a * b (same shape)
+  kMaxPool2x2,  // max of each non-overlapping 2x2 block
+  kUpsample2x,  // nearest neighbour: each value to a 2x2 block
+  kConcat,      // along channels; inputs with batch 1 broadcast over N
   kBoundaryPlanes,  // (guide [N,C,H,W]) -> [N,2,H,W]: row and column planes where
                     //   clamp(guide[:, C-1], 0, 1) > threshold, else 0
   kInstanceNorm,    // per (n, c): (x - mean) / sqrt(biased var + eps); no affine
@@ -35,7 +35,6 @@ enum class OpKind {
 };
 
 const char* op_name(OpKind op);
-
 
 struct Attrs {
   int kernel = 1;

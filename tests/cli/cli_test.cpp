@@ -92,7 +92,7 @@ TEST(Cli, BenchJsonReportsTimingAgainstThePeak) {
   for (const char* key : {"min", "median", "p90", "mean"}) expect_positive(j["ms_per_call"], key);
   EXPECT_EQ(j["runs"], 2);
   EXPECT_EQ(j["batch"], 1);
-  EXPECT_EQ(j["backend"], "ref");
+  EXPECT_EQ(j["backend"], "onednn");  // the default
   EXPECT_FALSE(j["backend_info"].get<std::string>().empty());
   EXPECT_EQ(j["macs_per_face"], star_manifest()["models"]["star_wflw_tiny"]["cost"]["macs_total"]);
   EXPECT_LE(j["min_ms_per_face"].get<double>(), j["median_ms_per_face"].get<double>());
@@ -134,7 +134,7 @@ TEST(Cli, BenchTextNamesTheFloor) {
   const CliResult r =
       run_starface(kBench + "--model " + kTiny + " --runs 1 --warmup 0 --threads 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* part : {"median", "faces/s", "of the FP32 FMA peak", "floor", "ref"}) {
+  for (const char* part : {"median", "faces/s", "of the FP32 FMA peak", "floor", "onednn"}) {
     EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
   }
 }

@@ -68,8 +68,8 @@ Tensor scale_shift(const Tensor& x_in, const Tensor& scale_in, const Tensor& shi
     for (int64_t c = 0; c < channels; ++c) {
       const int64_t base = (n * channels + c) * plane;
       for (int64_t i = 0; i < plane; ++i) {
-        const float v =
-            static_cast<float>(static_cast<double>(xd[base + i]) * sd[c] + static_cast<double>(hd[c]));
+        const float v = static_cast<float>(static_cast<double>(xd[base + i]) * sd[c] +
+                                           static_cast<double>(hd[c]));
         yd[base + i] = relu && v < 0.0f ? 0.0f : v;
       }
     }

@@ -206,7 +206,8 @@ TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outp
     } catch (const Error& e) {
       throw Error(e.code(), "node '" + node.name + "' (" + op_name(node.op) + "): " + e.what());
     }
-    if (profiling_) profile_.push_back({node.name, node_kind(node), node.stage, timer.elapsed_ms()});
+    if (profiling_)
+      profile_.push_back({node.name, node_kind(node), node.stage, timer.elapsed_ms()});
     args.clear();
     live += slots[node.output].nbytes();
     peak = std::max(peak, live);

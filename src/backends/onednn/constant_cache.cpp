@@ -1,0 +1,75 @@
+#include "backends/onednn/constant_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "backends/onednn/layout.h"
+#include "core/error.h"
+
+namespace starface::backends::onednn {
+
+dnnl::memory ConstantCache::plain(graph::ValueId value) {
+  auto it = plain_.find(value);
+  if (it != plain_.end()) return it->second;
+  const graph::Value& v = graph_.value(value);
+  check_internal(v.is_constant(), "onednn backend: " + v.name + " is not a constant");
+  // oneDNN takes a mutable handle; nothing writes through this one (constants are never an
+  // op's in-place output).
+  void* data = const_cast<float*>(v.constant.data<float>());
+  dnnl::memory mem(plain_desc(v.shape), engine_, data);
+  plain_.emplace(value, mem);
+  return mem;
+}
+
+dnnl::memory ConstantCache::get(graph::ValueId value, const dnnl::memory::desc& desc) {
+  const memory::desc own = plain_desc(graph_.value(value).shape);
+  if (desc == own) return plain(value);
+  auto& versions = laid_out_[value];
+  for (const auto& [d, mem] : versions) {
+    if (d == desc) return mem;
+  }
+  dnnl::memory mem = make(value, desc);
+  versions.emplace_back(desc, mem);
+  return mem;
+}
+
+dnnl::memory ConstantCache::make(graph::ValueId value, const dnnl::memory::desc& desc) {
+  const graph::Value& v = graph_.value(value);
+  dnnl::stream stream(engine_);
+  dnnl::memory mem(desc, engine_);
+  bytes_ += desc.get_size();
+  const int64_t images = desc.data.ndims > 0 ? desc.data.dims[0] : 1;
+  const int64_t own_images = v.shape.empty() ? 1 : v.shape[0];
+  if (images == own_images) {
+    dnnl::memory source = plain(value);
+    dnnl::reorder(source, mem).execute(stream, source, mem);
+  } else {
+    check_internal(own_images == 1, "onednn backend: constant " + v.name + " of shape " +
+                                        shape_str(v.shape) + " cannot broadcast to " +
+                                        std::to_string(images) + " images");
+    // One image in the target layout, then copies of it.
+    const memory::desc one = with_batch(desc, 1);
+    dnnl::memory first = get(value, one);
+    const size_t bytes = image_bytes(desc);
+    auto* dst = static_cast<std::byte*>(mem.get_data_handle());
+    for (int64_t n = 0; n < images; ++n) {
+      std::memcpy(dst + n * bytes, first.get_data_handle(), bytes);
+    }
+  }
+  stream.wait();
+  return mem;
+}
+
+dnnl::memory ConstantCache::filled(int64_t count, float fill) {
+  auto key = std::make_pair(count, fill);
+  auto it = filled_.find(key);
+  if (it != filled_.end()) return it->second;
+  dnnl::memory mem(plain_desc({count}), engine_);
+  bytes_ += mem.get_desc().get_size();
+  auto* data = static_cast<float*>(mem.get_data_handle());
+  std::fill(data, data + count, fill);
+  filled_.emplace(key, mem);
+  return mem;
+}
+
+}  // namespace starface::backends::onednn

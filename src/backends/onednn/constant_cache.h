@@ -1,0 +1,43 @@
+// Constants in the layouts primitives ask for (reordered conv weights, biases, bias maps,
+// batch-broadcast CoordConv planes), made on first use and shared by every program of a
+// plan, so a second batch size reuses the weights already reordered.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <utility>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace starface::backends::onednn {
+
+class ConstantCache {
+ public:
+  ConstantCache(const dnnl::engine& engine, const graph::Graph& graph)
+      : engine_(engine), graph_(graph) {}
+
+  // The constant `value` in its own dense layout, over the graph's storage (read only).
+  dnnl::memory plain(graph::ValueId value);
+  // The constant laid out as `desc`. When `desc` has more images than the constant (a
+  // batch-1 plane pair concatenated to N images) the one image is repeated.
+  dnnl::memory get(graph::ValueId value, const dnnl::memory::desc& desc);
+  // `count` floats of `fill` ({C} means and variances of a ScaleShift run as BatchNorm).
+  dnnl::memory filled(int64_t count, float fill);
+
+  // Bytes this cache allocated (the graph's own constants not included).
+  size_t bytes() const { return bytes_; }
+
+ private:
+  dnnl::memory make(graph::ValueId value, const dnnl::memory::desc& desc);
+
+  dnnl::engine engine_;
+  const graph::Graph& graph_;
+  std::map<graph::ValueId, dnnl::memory> plain_;
+  std::map<graph::ValueId, std::vector<std::pair<dnnl::memory::desc, dnnl::memory>>> laid_out_;
+  std::map<std::pair<int64_t, float>, dnnl::memory> filled_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace starface::backends::onednn

@@ -1,0 +1,131 @@
+// Convolution: one oneDNN convolution_forward per node, in the layouts oneDNN prefers
+// (src / weights / dst `any`), bias as its own argument. What the IR adds after the
+// convolution becomes post-ops: the bias map and the residual are written into dst first
+// and a `sum` post-op adds the convolution onto them, then the ReLU is an eltwise post-op.
+#include <algorithm>
+#include <cstring>
+
+#include "backends/onednn/lowering.h"
+#include "core/error.h"
+
+namespace starface::backends::onednn {
+namespace {
+
+using dnnl::convolution_forward;
+
+// The convolution in the layouts oneDNN prefers, with a `sum` post-op when dst is
+// prefilled (bias map, residual), then the ReLU.
+convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const graph::Node& node,
+                                                   bool prefilled) {
+  const graph::Attrs& a = node.attrs;
+  const Shape& ws = b.shape(node.inputs[1]);
+  const auto any = memory::format_tag::any;
+  const auto f32 = memory::data_type::f32;
+  const memory::desc src(to_dims(b.shape(node.inputs[0])), f32, any);
+  const memory::desc weights(to_dims(ws), f32, any);
+  const memory::desc bias({ws[0]}, f32, memory::format_tag::x);
+  const memory::desc dst(to_dims(b.shape(node.output)), f32, any);
+  const memory::dims strides{a.stride, a.stride};
+  const memory::dims padding{a.pad, a.pad};
+  const convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                       dnnl::algorithm::convolution_direct, src, weights, bias, dst,
+                                       strides, padding, padding);
+  dnnl::post_ops post_ops;
+  if (prefilled) post_ops.append_sum(1.0f);
+  if (a.relu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  return convolution_forward::primitive_desc(desc, b.attr(post_ops), b.engine());
+}
+
+// Copies `image` bytes to each of `images` consecutive slots of `dst`.
+void repeat_image(const void* src, void* dst, size_t image, int64_t images) {
+  const int64_t chunks = images * 16;
+  const size_t chunk = (image + 15) / 16;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < chunks; ++i) {
+    const size_t begin = std::min(image, static_cast<size_t>(i % 16) * chunk);
+    const size_t end = std::min(image, begin + chunk);
+    std::memcpy(static_cast<std::byte*>(dst) + (i / 16) * image + begin,
+                static_cast<const std::byte*>(src) + begin, end - begin);
+  }
+}
+
+// dst = the bias map, repeated over the batch (it is [1, Co, OH, OW]).
+void prefill_bias_map(ProgramBuilder& b, ValueId map, const dnnl::memory& dst) {
+  const memory::desc d = dst.get_desc();
+  const dnnl::memory one = b.read_as(map, with_batch(d, 1));
+  const size_t image = image_bytes(d);
+  const int64_t images = d.data.dims[0];
+  b.add([one, dst, image, images] {
+    repeat_image(one.get_data_handle(), dst.get_data_handle(), image, images);
+  });
+}
+
+// dst += the bias map, broadcast over the batch (dst already holds the residual).
+void add_bias_map(ProgramBuilder& b, ValueId map, const dnnl::memory& dst) {
+  const memory::desc d = dst.get_desc();
+  const dnnl::memory one = b.read_as(map, with_batch(d, 1));
+  const dnnl::binary::desc desc(dnnl::algorithm::binary_add, d, one.get_desc(), d);
+  const dnnl::binary::primitive_desc pd(desc, b.attr(), b.engine());
+  b.add(dnnl::binary(pd), {{DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, one}, {DNNL_ARG_DST, dst}},
+        pd.scratchpad_desc());
+}
+
+void check_operands(ProgramBuilder& b, const graph::Node& node) {
+  const Shape& ws = b.shape(node.inputs[1]);
+  // The kernel size comes from the weight; the node's attribute must agree with it.
+  if (ws.size() != 4 || ws[2] != node.attrs.kernel || ws[3] != node.attrs.kernel) {
+    throw Error(ErrorCode::kShapeMismatch, "weight " + shape_str(ws) +
+                                               " does not match kernel size " +
+                                               std::to_string(node.attrs.kernel));
+  }
+  const Shape& xs = b.shape(node.inputs[0]);
+  if (xs.size() != 4 || xs[1] != ws[1]) {
+    throw Error(ErrorCode::kShapeMismatch,
+                "input " + shape_str(xs) + " does not fit weight " + shape_str(ws));
+  }
+  expect_shape(b.shape(node.inputs[2]), {ws[0]}, "bias");
+  const Shape& ys = b.shape(node.output);
+  if (node.attrs.bias_map) {
+    expect_shape(b.shape(graph::conv_bias_map(node)), {1, ys[1], ys[2], ys[3]}, "bias map");
+  }
+  if (node.attrs.residual) expect_shape(b.shape(graph::conv_residual(node)), ys, "residual");
+}
+
+}  // namespace
+
+void lower_conv(ProgramBuilder& b, const graph::Node& node) {
+  check_operands(b, node);
+  const ValueId x = node.inputs[0];
+  const ValueId map = graph::conv_bias_map(node);
+  const ValueId residual = graph::conv_residual(node);
+  // The bias map is copied into dst and summed onto rather than read by a per-pixel
+  // `binary add` post-op: oneDNN's JIT kernels take that post-op only without batch
+  // broadcast, and even at batch 1 it picks slower kernels than brgconv + prefill here.
+  const auto pd = conv_primitive(b, node, map >= 0 || residual >= 0);
+  const memory::desc dst_desc = pd.dst_desc();
+
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, b.read_as(x, pd.src_desc())},
+      {DNNL_ARG_WEIGHTS, b.read_as(node.inputs[1], pd.weights_desc())},
+      {DNNL_ARG_BIAS, b.read_as(node.inputs[2], pd.bias_desc())}};
+  dnnl::memory dst;
+  if (residual >= 0) {
+    // The convolution accumulates onto the residual: in its own buffer when nothing reads
+    // it later (and the conv does not read it otherwise), else onto a copy.
+    const bool only_operand = std::count(node.inputs.begin(), node.inputs.end(), residual) == 1;
+    if (only_operand) {
+      dst = b.output_accumulating_onto(residual, dst_desc);
+    } else {
+      dst = b.output(dst_desc);
+      b.copy(b.read(residual), dst);
+    }
+    if (map >= 0) add_bias_map(b, map, dst);
+  } else {
+    dst = b.output(dst_desc);
+    if (map >= 0) prefill_bias_map(b, map, dst);
+  }
+  args[DNNL_ARG_DST] = dst;
+  b.add(convolution_forward(pd), std::move(args), pd.scratchpad_desc());
+}
+
+}  // namespace starface::backends::onednn

@@ -1,0 +1,34 @@
+// One lowering per op kind: each reads its operands from the ProgramBuilder, adds the
+// primitives or kernels that compute the node, and sets the node's output. They throw
+// starface::Error (kShapeMismatch, ...) without the node's name; the builder adds it.
+#pragma once
+
+#include "backends/onednn/program_builder.h"
+
+namespace starface::backends::onednn {
+
+// Dispatches on node.op.
+void lower_node(ProgramBuilder& b, const graph::Node& node);
+
+// conv.cpp: convolution with bias, bias map, residual and ReLU.
+void lower_conv(ProgramBuilder& b, const graph::Node& node);
+
+// primitives.cpp: ops oneDNN runs on any layout, in place where the input dies.
+void lower_batch_norm(ProgramBuilder& b, const graph::Node& node);
+void lower_scale_shift(ProgramBuilder& b, const graph::Node& node);
+void lower_eltwise(ProgramBuilder& b, const graph::Node& node);
+void lower_binary(ProgramBuilder& b, const graph::Node& node);
+void lower_upsample_add(ProgramBuilder& b, const graph::Node& add, const graph::Node& up);
+void lower_max_pool(ProgramBuilder& b, const graph::Node& node);
+void lower_upsample(ProgramBuilder& b, const graph::Node& node);
+void lower_concat(ProgramBuilder& b, const graph::Node& node);
+
+// head_ops.cpp: our own kernels (head_kernels.h) for the ops oneDNN lacks.
+void lower_instance_norm(ProgramBuilder& b, const graph::Node& node);
+void lower_soft_argmax(ProgramBuilder& b, const graph::Node& node);
+void lower_boundary_planes(ProgramBuilder& b, const graph::Node& node);
+
+// Throws kShapeMismatch "what expected <want>, found <got>" unless the shapes agree.
+void expect_shape(const Shape& got, const Shape& want, const std::string& what);
+
+}  // namespace starface::backends::onednn

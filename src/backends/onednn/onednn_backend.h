@@ -1,0 +1,63 @@
+// The oneDNN backend: the product's default fast path, exact float32.
+//
+// Convolutions run as oneDNN primitives in the layout oneDNN picks for this CPU (nhwc for
+// its AVX-512 brgemm kernels, nChw8c on AVX2), with bias, bias map, residual and ReLU
+// fused. Every other op works on that same layout, so nothing is reordered between convs;
+// the head ops oneDNN lacks (instance norm, soft-argmax, boundary planes) are our own
+// kernels over the same layouts. For each batch size (and set of requested outputs) the
+// first run builds a program: primitives, weights reordered once and shared between batch
+// sizes, and a memory plan that reuses a buffer after its value's last reader.
+//
+// A batch runs as passes of `images_per_pass` images through one program: on the 2-core
+// AVX-512 machine STAR's maps of one image already keep both cores busy, and larger passes
+// only spill the caches (160 ms/face at 1 image per pass, 177 at 4, measured). Every row
+// therefore comes out exactly as it would alone.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/plan.h"
+
+namespace starface::backends::onednn {
+
+class OnednnPlan : public graph::Plan {
+ public:
+  // Copies the graph (constants share storage with it), so `graph` may go away. Throws
+  // kInternal when the graph breaks the IR's rules, as the reference backend does.
+  // `images_per_pass` 0 runs each batch in one pass.
+  explicit OnednnPlan(const graph::Graph& graph, int images_per_pass = 1);
+  ~OnednnPlan() override;
+
+  // As RefPlan::run: `input` is float32 [N, ...] with the graph input's shape apart from N
+  // (kBadDtype / kShapeMismatch otherwise); `outputs` names graph outputs or, for
+  // layer-by-layer comparisons, any value; an unknown name is kBadArgument listing the
+  // graph outputs. Outputs are dense float32 tensors of their own. One run at a time.
+  TensorMap run(const Tensor& input, const std::vector<std::string>& outputs) override;
+
+  // About the program the last run used (for tests and reports).
+  struct ProgramStats {
+    size_t activation_bytes = 0;  // planned activation and scratch buffers
+    size_t constant_bytes = 0;    // reordered weights and other laid-out constants (all programs)
+    int buffers = 0;
+    int layout_reorders = 0;     // activations converted between layouts on the way
+    int accumulator_copies = 0;  // residuals copied because a later node still reads them
+    int steps = 0;
+  };
+  ProgramStats last_program_stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Compiles `graph` for oneDNN (an OnednnPlan). Programs are built on first use per batch.
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph);
+
+// The instruction set oneDNN dispatches to on this CPU ("avx512_core", "avx2", ...).
+std::string isa_name();
+
+}  // namespace starface::backends::onednn

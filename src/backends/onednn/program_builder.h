@@ -1,0 +1,106 @@
+// Lowers a graph to a Program for one batch size: walks the nodes the requested values need,
+// asks each op's lowering (lowering.h) for its primitives, tracks every value's layout and
+// buffer, and frees a buffer after its value's last reader so the next op can reuse it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backends/onednn/batch_shapes.h"
+#include "backends/onednn/constant_cache.h"
+#include "backends/onednn/layout.h"
+#include "backends/onednn/program.h"
+#include "backends/onednn/schedule.h"
+#include "graph/graph.h"
+
+namespace starface::backends::onednn {
+
+using graph::ValueId;
+
+class ProgramBuilder {
+ public:
+  ProgramBuilder(const graph::Graph& graph, int64_t batch, const std::vector<ValueId>& requested,
+                 const dnnl::engine& engine, ConstantCache& constants);
+
+  // Throws starface::Error naming the node at fault (kShapeMismatch for operands that do
+  // not fit, kInternal when oneDNN refuses a primitive).
+  std::unique_ptr<Program> build();
+
+  // --- What an op's lowering uses (the node being lowered is node()). ---
+  const graph::Graph& graph() const { return graph_; }
+  const graph::Node& node() const { return graph_.nodes()[current_]; }
+  // For an Add that absorbs an Upsample2x (see Schedule), that node; else null.
+  const graph::Node* fused_upsample() const;
+  const dnnl::engine& engine() const { return engine_; }
+  ConstantCache& constants() { return constants_; }
+
+  // The value's shape at this batch size (constants keep their own).
+  const Shape& shape(ValueId v) const { return shapes_.at(v); }
+  bool is_constant(ValueId v) const { return graph_.value(v).is_constant(); }
+  // The value's current layout (constants: dense).
+  memory::desc desc(ValueId v) const;
+  // The value as laid out now.
+  dnnl::memory read(ValueId v);
+  // The value as `want`: itself when the layouts agree; a constant reordered once; an
+  // activation reordered into a temporary at every run.
+  dnnl::memory read_as(ValueId v, const memory::desc& want);
+  // Whether the node being lowered may write its output over `v`: v's last reader is this
+  // node and v is an activation (not the caller's input, not a constant).
+  bool can_overwrite(ValueId v) const;
+
+  // The node's output in a buffer of its own, or over `v` (can_overwrite(v) must hold).
+  dnnl::memory output(const memory::desc& desc);
+  dnnl::memory output_over(ValueId v, const memory::desc& desc);
+  // A buffer that lives until the node is lowered.
+  dnnl::memory temp(const memory::desc& desc);
+
+  // The name profiles give the node when it absorbed another ("Upsample2x+Add").
+  void set_profile_op(const std::string& op);
+
+  // Steps of the node, run in the order added. A primitive gets the shared scratchpad.
+  void add(const dnnl::primitive& primitive, std::unordered_map<int, dnnl::memory> args,
+           const memory::desc& scratchpad);
+  void add(std::function<void()> kernel);
+  // Copies `from` into `to`, converting the layout where they differ.
+  void copy(const dnnl::memory& from, const dnnl::memory& to);
+  // The node's output, holding `v` to accumulate onto: v's own buffer when the node may
+  // overwrite it and the layouts agree, else a copy.
+  dnnl::memory output_accumulating_onto(ValueId v, const memory::desc& desc);
+
+  // Attributes for every primitive: strict float32 math (no implicit bf16, whatever
+  // DNNL_DEFAULT_FPMATH_MODE says) and the program's own scratchpad.
+  dnnl::primitive_attr attr(const dnnl::post_ops& post_ops = dnnl::post_ops()) const;
+
+ private:
+  struct Slot {
+    memory::desc desc;
+    dnnl::memory mem;
+    int buffer = -1;  // -1: the caller's input or a constant
+  };
+
+  void lower_current();
+  void extract(ValueId v);
+  void release(ValueId v);
+  dnnl::memory bound(const memory::desc& desc, int buffer);
+
+  const graph::Graph& graph_;
+  dnnl::engine engine_;
+  ConstantCache& constants_;
+  std::unique_ptr<Program> program_;
+
+  std::vector<Shape> shapes_;
+  std::vector<bool> batched_;  // per value: depends on the input, so carries the batch
+  Schedule schedule_;
+  std::vector<Slot> slots_;
+  std::vector<ValueId> owner_;  // per buffer: the value living in it, -1 when free
+  std::vector<int> temps_;
+  int scratchpad_ = -1;
+  int current_ = -1;   // the node being lowered
+  int position_ = -1;  // its place in schedule_.order
+};
+
+}  // namespace starface::backends::onednn
