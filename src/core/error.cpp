@@ -38,4 +38,8 @@ void check_internal(bool condition, const std::string& message) {
   if (!condition) throw Error(ErrorCode::kInternal, "internal error: " + message);
 }
 
+void check_internal(bool condition, const char* message) {
+  if (!condition) throw Error(ErrorCode::kInternal, std::string("internal error: ") + message);
+}
+
 }  // namespace starface

@@ -37,5 +37,7 @@ class Error : public std::runtime_error {
 
 // Throws kInternal with `message` unless `condition` holds: for invariants, not user input.
 void check_internal(bool condition, const std::string& message);
+// The same for a literal message: builds no string unless the check fails (hot paths).
+void check_internal(bool condition, const char* message);
 
 }  // namespace starface

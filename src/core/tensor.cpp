@@ -169,12 +169,14 @@ bool Tensor::is_contiguous() const {
 }
 
 void Tensor::require_data(DType want) const {
+  // Called on every data() access: build no message unless something is wrong.
+  if (defined() && dtype_ == want && is_contiguous()) return;
   check_internal(defined(), "data() of an undefined tensor");
   if (dtype_ != want) {
     throw Error(ErrorCode::kBadDtype,
                 std::string("tensor is ") + dtype_name(dtype_) + ", expected " + dtype_name(want));
   }
-  check_internal(is_contiguous(), "data() of a non-contiguous tensor");
+  check_internal(false, "data() of a non-contiguous tensor");
 }
 
 const std::byte* Tensor::bytes() const {

@@ -20,14 +20,34 @@ bool has_constant_planes(const Rewriter& r, const Node& conv) {
   return false;
 }
 
+// The input columns output column x reads at tap kx, [channel][kx][row][x], zero where the
+// tap falls outside the image: gathered once so the accumulation below runs contiguously.
+std::vector<float> columns_per_tap(const Tensor& planes, const Attrs& a, int64_t out_w) {
+  const int64_t pc = planes.dim(1), h = planes.dim(2), w = planes.dim(3), k = a.kernel;
+  const float* pd = planes.data<float>();
+  std::vector<float> cols(pc * k * h * out_w, 0.0f);
+  for (int64_t c = 0; c < pc; ++c) {
+    for (int64_t kx = 0; kx < k; ++kx) {
+      for (int64_t y = 0; y < h; ++y) {
+        float* row = cols.data() + ((c * k + kx) * h + y) * out_w;
+        for (int64_t x = 0; x < out_w; ++x) {
+          const int64_t ix = x * a.stride - a.pad + kx;
+          if (ix >= 0 && ix < w) row[x] = pd[(c * h + y) * w + ix];
+        }
+      }
+    }
+  }
+  return cols;
+}
+
 // The part of the convolution that reads constant planes, [1, Co, OH, OW], in double:
 // sum over the planes' channels and the kernel taps of w * plane (zero outside the image).
 Tensor plane_contribution(const Tensor& weight, int64_t first_channel, const Tensor& planes,
                           const Attrs& a, int64_t out_h, int64_t out_w) {
   const int64_t co = weight.dim(0), ci = weight.dim(1), k = a.kernel;
-  const int64_t pc = planes.dim(1), h = planes.dim(2), w = planes.dim(3);
+  const int64_t pc = planes.dim(1), h = planes.dim(2);
   const float* wd = weight.data<float>();
-  const float* pd = planes.data<float>();
+  const std::vector<float> cols = columns_per_tap(planes, a, out_w);
   Tensor map(DType::kFloat32, {1, co, out_h, out_w});
   float* md = map.data<float>();
 #pragma omp parallel for schedule(static)
@@ -40,16 +60,16 @@ Tensor plane_contribution(const Tensor& weight, int64_t first_channel, const Ten
           for (int64_t y = 0; y < out_h; ++y) {
             const int64_t iy = y * a.stride - a.pad + ky;
             if (iy < 0 || iy >= h) continue;
-            for (int64_t x = 0; x < out_w; ++x) {
-              const int64_t ix = x * a.stride - a.pad + kx;
-              if (ix >= 0 && ix < w) acc[y * out_w + x] += wv * pd[(c * h + iy) * w + ix];
-            }
+            const float* row = cols.data() + ((c * k + kx) * h + iy) * out_w;
+            double* out = acc.data() + y * out_w;
+            for (int64_t x = 0; x < out_w; ++x) out[x] += wv * row[x];
           }
         }
       }
     }
-    for (int64_t i = 0; i < out_h * out_w; ++i)
+    for (int64_t i = 0; i < out_h * out_w; ++i) {
       md[o * out_h * out_w + i] = static_cast<float>(acc[i]);
+    }
   }
   return map;
 }
@@ -64,7 +84,9 @@ void copy_channels(const Tensor& from, int64_t begin, int64_t count, Tensor& to,
 }
 
 void add_into(Tensor& acc, const Tensor& t) {
-  for (int64_t i = 0; i < acc.numel(); ++i) acc.data<float>()[i] += t.data<float>()[i];
+  float* a = acc.data<float>();
+  const float* b = t.data<float>();
+  for (int64_t i = 0; i < acc.numel(); ++i) a[i] += b[i];
 }
 
 }  // namespace
