@@ -1,5 +1,7 @@
 #include "graph/graph.h"
 
+#include <algorithm>
+
 namespace starface::graph {
 
 const char* op_name(OpKind op) {
@@ -155,6 +157,81 @@ Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& 
       return {in[0][0], in[0][1], 2};
   }
   mismatch(node, "unknown op");
+}
+
+namespace {
+
+// The number of inputs a node reads; 0 means "one or more" (concat).
+size_t arity(const Node& node) {
+  switch (node.op) {
+    case OpKind::kConv2d:
+      return 3 + (node.attrs.bias_map ? 1 : 0) + (node.attrs.residual ? 1 : 0);
+    case OpKind::kScaleShift:
+      return 3;
+    case OpKind::kBatchNorm:
+      return 5;
+    case OpKind::kAdd:
+    case OpKind::kMul:
+      return 2;
+    case OpKind::kConcat:
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+std::string batch_shape_str(const Shape& shape) {
+  std::string s = "[N";
+  for (size_t i = 1; i < shape.size(); ++i) s += ", " + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+void check_well_formed(const Graph& g, const std::string& who) {
+  const auto& values = g.values();
+  const auto& nodes = g.nodes();
+  const ValueId count = static_cast<ValueId>(values.size());
+  check_internal(g.input() >= 0 && g.input() < count, who + ": graph has no input");
+  check_internal(values[g.input()].shape.size() == 4, who + ": the graph input must have rank 4");
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& node = nodes[i];
+    const size_t want = arity(node);
+    const std::string at = who + ": node " + node.name;
+    check_internal(
+        want == 0 ? !node.inputs.empty() : node.inputs.size() == want,
+        at + " (" + op_name(node.op) + ") has " + std::to_string(node.inputs.size()) + " inputs");
+    check_internal(node.output >= 0 && node.output < count &&
+                       values[node.output].producer == static_cast<int>(i),
+                   at + " has an inconsistent output value");
+    for (ValueId v : node.inputs) {
+      check_internal(v >= 0 && v < count, at + " reads an unknown value");
+      const int producer = values[v].producer;
+      check_internal(producer < static_cast<int>(i),
+                     at + " reads " + values[v].name +
+                         ", which is computed later (nodes must be in topological order)");
+      check_internal(
+          producer >= 0 || values[v].is_constant() || v == g.input(),
+          at + " reads " + values[v].name + ", which is neither computed, constant nor the input");
+    }
+  }
+}
+
+void check_batch_input(const Graph& g, const Tensor& input) {
+  const Value& in = g.value(g.input());
+  const Shape& want = in.shape;
+  if (!input.defined() || input.dtype() != DType::kFloat32) {
+    throw Error(ErrorCode::kBadDtype,
+                "input '" + in.name + "': expected float32 " + batch_shape_str(want) + ", found " +
+                    (input.defined() ? dtype_name(input.dtype()) : "an undefined tensor"));
+  }
+  const Shape& got = input.shape();
+  if (got.size() != 4 || want.size() != 4 || got[0] < 1 ||
+      !std::equal(got.begin() + 1, got.end(), want.begin() + 1)) {
+    throw Error(ErrorCode::kShapeMismatch, "input '" + in.name + "': expected " +
+                                               batch_shape_str(want) + " with N >= 1, found " +
+                                               shape_str(got));
+  }
 }
 
 ValueId Graph::add_input(const std::string& name, Shape shape) {

@@ -101,6 +101,15 @@ class Graph {
   ValueId input_ = -1;
 };
 
+// The IR's rules, for a backend to check once when it compiles: one input of rank 4,
+// every node with its op's number of inputs, reading only the input, constants or values
+// computed earlier. Throws kInternal naming `who` and the node.
+void check_well_formed(const Graph& graph, const std::string& who);
+
+// Throws kBadDtype / kShapeMismatch unless `input` is float32 [N, ...] with the graph
+// input's shape apart from N >= 1.
+void check_batch_input(const Graph& graph, const Tensor& input);
+
 // The output shape of `op` on inputs of `shapes` (batch 1), or kShapeMismatch naming `node`.
 Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& shapes,
                   const Attrs& attrs);

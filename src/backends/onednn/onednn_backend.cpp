@@ -21,62 +21,6 @@ namespace {
 using graph::Node;
 using graph::OpKind;
 
-// The number of inputs a node reads; 0 means "one or more" (concat).
-size_t arity(const Node& node) {
-  switch (node.op) {
-    case OpKind::kConv2d:
-      return 3 + (node.attrs.bias_map ? 1 : 0) + (node.attrs.residual ? 1 : 0);
-    case OpKind::kScaleShift:
-      return 3;
-    case OpKind::kBatchNorm:
-      return 5;
-    case OpKind::kAdd:
-    case OpKind::kMul:
-      return 2;
-    case OpKind::kConcat:
-      return 0;
-    default:
-      return 1;
-  }
-}
-
-// The IR's rules, checked once so programs can rely on them.
-void validate(const graph::Graph& g) {
-  const auto& values = g.values();
-  const auto& nodes = g.nodes();
-  const ValueId count = static_cast<ValueId>(values.size());
-  check_internal(g.input() >= 0 && g.input() < count, "onednn backend: graph has no input");
-  check_internal(values[g.input()].shape.size() == 4,
-                 "onednn backend: the graph input must have rank 4");
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const Node& node = nodes[i];
-    const size_t want = arity(node);
-    check_internal(want == 0 ? !node.inputs.empty() : node.inputs.size() == want,
-                   "onednn backend: node " + node.name + " (" + op_name(node.op) + ") has " +
-                       std::to_string(node.inputs.size()) + " inputs");
-    check_internal(node.output >= 0 && node.output < count &&
-                       values[node.output].producer == static_cast<int>(i),
-                   "onednn backend: node " + node.name + " has an inconsistent output value");
-    for (ValueId v : node.inputs) {
-      check_internal(v >= 0 && v < count,
-                     "onednn backend: node " + node.name + " reads an unknown value");
-      const int producer = values[v].producer;
-      check_internal(producer < static_cast<int>(i),
-                     "onednn backend: node " + node.name + " reads " + values[v].name +
-                         ", which is computed later (nodes must be in topological order)");
-      check_internal(producer >= 0 || values[v].is_constant() || v == g.input(),
-                     "onednn backend: node " + node.name + " reads " + values[v].name +
-                         ", which is neither computed, constant nor the input");
-    }
-  }
-}
-
-std::string batch_shape_str(const Shape& shape) {
-  std::string s = "[N";
-  for (size_t i = 1; i < shape.size(); ++i) s += ", " + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // The op as profiles name it: fused convs carry what they absorbed.
 std::string profile_op(const Node& node) {
   std::string op = graph::op_name(node.op);
@@ -137,20 +81,7 @@ ValueId OnednnPlan::Impl::resolve(const std::string& name) const {
 }
 
 void OnednnPlan::Impl::check_input(const Tensor& input) const {
-  const graph::Value& in = graph.value(graph.input());
-  const Shape& want = in.shape;
-  if (!input.defined() || input.dtype() != DType::kFloat32) {
-    throw Error(ErrorCode::kBadDtype,
-                "input '" + in.name + "': expected float32 " + batch_shape_str(want) + ", found " +
-                    (input.defined() ? dtype_name(input.dtype()) : "an undefined tensor"));
-  }
-  const Shape& got = input.shape();
-  if (got.size() != 4 || want.size() != 4 || got[0] < 1 ||
-      !std::equal(got.begin() + 1, got.end(), want.begin() + 1)) {
-    throw Error(ErrorCode::kShapeMismatch, "input '" + in.name + "': expected " +
-                                               batch_shape_str(want) + " with N >= 1, found " +
-                                               shape_str(got));
-  }
+  graph::check_batch_input(graph, input);
 }
 
 Program& OnednnPlan::Impl::program(int64_t batch, std::vector<ValueId> computed) {
@@ -231,7 +162,7 @@ std::vector<graph::NodeTime> OnednnPlan::Impl::profile(const std::vector<double>
 }
 
 OnednnPlan::OnednnPlan(const graph::Graph& graph, int images_per_pass) {
-  validate(graph);
+  graph::check_well_formed(graph, "onednn backend");
   check_internal(images_per_pass >= 0, "onednn backend: images_per_pass must be >= 0");
   impl_ = std::make_unique<Impl>(graph, images_per_pass);
   const auto& values = impl_->graph.values();

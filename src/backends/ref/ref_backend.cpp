@@ -13,32 +13,6 @@ using graph::Node;
 using graph::OpKind;
 using graph::ValueId;
 
-// The number of inputs a node reads; 0 means "one or more" (concat).
-size_t arity(const Node& node) {
-  switch (node.op) {
-    case OpKind::kConv2d:
-      return 3 + (node.attrs.bias_map ? 1 : 0) + (node.attrs.residual ? 1 : 0);
-    case OpKind::kScaleShift:
-      return 3;
-    case OpKind::kBatchNorm:
-      return 5;
-    case OpKind::kAdd:
-    case OpKind::kMul:
-      return 2;
-    case OpKind::kConcat:
-      return 0;
-    case OpKind::kRelu:
-    case OpKind::kSigmoid:
-    case OpKind::kMaxPool2x2:
-    case OpKind::kUpsample2x:
-    case OpKind::kBoundaryPlanes:
-    case OpKind::kInstanceNorm:
-    case OpKind::kSoftArgmax:
-      return 1;
-  }
-  return 1;
-}
-
 // What a fused conv adds after the convolution: the residual, then the ReLU.
 Tensor conv_epilogue(const Node& node, Tensor y, const std::vector<Tensor>& in) {
   if (node.attrs.residual) y = add(y, in.back());
@@ -87,40 +61,12 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
   throw Error(ErrorCode::kInternal, "node " + node.name + ": unknown op");
 }
 
-std::string batch_shape_str(const Shape& shape) {
-  std::string s = "[N";
-  for (size_t i = 1; i < shape.size(); ++i) s += ", " + std::to_string(shape[i]);
-  return s + "]";
-}
-
 }  // namespace
 
 RefPlan::RefPlan(const graph::Graph& graph) : graph_(graph) {
+  graph::check_well_formed(graph_, "ref backend");
   const auto& values = graph_.values();
-  const auto& nodes = graph_.nodes();
   const ValueId count = static_cast<ValueId>(values.size());
-  check_internal(graph_.input() >= 0 && graph_.input() < count, "ref backend: graph has no input");
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const Node& node = nodes[i];
-    const size_t want = arity(node);
-    check_internal(want == 0 ? !node.inputs.empty() : node.inputs.size() == want,
-                   "ref backend: node " + node.name + " (" + op_name(node.op) + ") has " +
-                       std::to_string(node.inputs.size()) + " inputs");
-    check_internal(node.output >= 0 && node.output < count &&
-                       values[node.output].producer == static_cast<int>(i),
-                   "ref backend: node " + node.name + " has an inconsistent output value");
-    for (ValueId v : node.inputs) {
-      check_internal(v >= 0 && v < count,
-                     "ref backend: node " + node.name + " reads an unknown value");
-      const int producer = values[v].producer;
-      check_internal(producer < static_cast<int>(i),
-                     "ref backend: node " + node.name + " reads " + values[v].name +
-                         ", which is computed later (nodes must be in topological order)");
-      check_internal(producer >= 0 || values[v].is_constant() || v == graph_.input(),
-                     "ref backend: node " + node.name + " reads " + values[v].name +
-                         ", which is neither computed, constant nor the input");
-    }
-  }
   for (ValueId v = 0; v < count; ++v) {
     auto [it, inserted] = value_by_name_.emplace(values[v].name, v);
     if (!inserted) it->second = -1;
@@ -142,21 +88,8 @@ TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outp
   const auto& values = graph_.values();
   const auto& nodes = graph_.nodes();
   const ValueId input_id = graph_.input();
-  const Shape& want = values[input_id].shape;
 
-  if (!input.defined() || input.dtype() != DType::kFloat32) {
-    throw Error(ErrorCode::kBadDtype,
-                "input '" + values[input_id].name + "': expected float32 " + batch_shape_str(want) +
-                    ", found " +
-                    (input.defined() ? dtype_name(input.dtype()) : "an undefined tensor"));
-  }
-  const Shape& got = input.shape();
-  if (got.size() != 4 || want.size() != 4 || got[0] < 1 ||
-      !std::equal(got.begin() + 1, got.end(), want.begin() + 1)) {
-    throw Error(ErrorCode::kShapeMismatch, "input '" + values[input_id].name + "': expected " +
-                                               batch_shape_str(want) + " with N >= 1, found " +
-                                               shape_str(got));
-  }
+  graph::check_batch_input(graph_, input);
 
   // Resolve every name before computing anything, so a typo fails fast.
   std::vector<std::pair<std::string, ValueId>> requested;
