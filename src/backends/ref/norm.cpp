@@ -6,14 +6,35 @@
 #include "backends/ref/kernels.h"
 
 namespace starface::backends::ref {
+namespace {
+
+// y[n, c, i] = f(x[n, c, i] in double, c) for a per-channel affine map, one plane per
+// thread in a fixed order.
+template <typename F>
+Tensor per_channel(const Tensor& x, F f) {
+  const int64_t batch = x.dim(0);
+  const int64_t channels = x.dim(1);
+  const int64_t plane = x.dim(2) * x.dim(3);
+  Tensor y(DType::kFloat32, x.shape());
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const int64_t base = (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) yd[base + i] = f(static_cast<double>(xd[base + i]), c);
+    }
+  }
+  return y;
+}
+
+}  // namespace
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& gamma_in, const Tensor& beta_in,
                   const Tensor& mean_in, const Tensor& var_in, float eps) {
   constexpr const char* kOp = "batch_norm";
   const Tensor x = detail::float32_operand(x_in, kOp, "input", 4);
-  const int64_t batch = x.dim(0);
   const int64_t channels = x.dim(1);
-  const int64_t plane = x.dim(2) * x.dim(3);
   const Tensor gamma = detail::float32_operand(gamma_in, kOp, "gamma");
   const Tensor beta = detail::float32_operand(beta_in, kOp, "beta");
   const Tensor mean = detail::float32_operand(mean_in, kOp, "running mean");
@@ -32,49 +53,24 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& gamma_in, const Tensor& beta
   }
   const float* md = mean.data<float>();
   const float* bd = beta.data<float>();
-  Tensor y(DType::kFloat32, x.shape());
-  const float* xd = x.data<float>();
-  float* yd = y.data<float>();
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t n = 0; n < batch; ++n) {
-    for (int64_t c = 0; c < channels; ++c) {
-      const int64_t base = (n * channels + c) * plane;
-      for (int64_t i = 0; i < plane; ++i) {
-        yd[base + i] =
-            static_cast<float>((static_cast<double>(xd[base + i]) - md[c]) * scale[c] + bd[c]);
-      }
-    }
-  }
-  return y;
+  return per_channel(
+      x, [&](double v, int64_t c) { return static_cast<float>((v - md[c]) * scale[c] + bd[c]); });
 }
 
 Tensor scale_shift(const Tensor& x_in, const Tensor& scale_in, const Tensor& shift_in, bool relu) {
   constexpr const char* kOp = "scale_shift";
   const Tensor x = detail::float32_operand(x_in, kOp, "input", 4);
-  const int64_t batch = x.dim(0);
   const int64_t channels = x.dim(1);
-  const int64_t plane = x.dim(2) * x.dim(3);
   const Tensor scale = detail::float32_operand(scale_in, kOp, "scale");
   const Tensor shift = detail::float32_operand(shift_in, kOp, "shift");
   detail::expect_shape(scale.shape(), {channels}, kOp, "scale");
   detail::expect_shape(shift.shape(), {channels}, kOp, "shift");
   const float* sd = scale.data<float>();
   const float* hd = shift.data<float>();
-  Tensor y(DType::kFloat32, x.shape());
-  const float* xd = x.data<float>();
-  float* yd = y.data<float>();
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t n = 0; n < batch; ++n) {
-    for (int64_t c = 0; c < channels; ++c) {
-      const int64_t base = (n * channels + c) * plane;
-      for (int64_t i = 0; i < plane; ++i) {
-        const float v = static_cast<float>(static_cast<double>(xd[base + i]) * sd[c] +
-                                           static_cast<double>(hd[c]));
-        yd[base + i] = relu && v < 0.0f ? 0.0f : v;
-      }
-    }
-  }
-  return y;
+  return per_channel(x, [&](double v, int64_t c) {
+    const float y = static_cast<float>(v * sd[c] + static_cast<double>(hd[c]));
+    return relu && y < 0.0f ? 0.0f : y;
+  });
 }
 
 Tensor instance_norm(const Tensor& x_in, float eps) {
