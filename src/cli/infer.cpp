@@ -38,13 +38,10 @@ void write_npy_atomically(const std::string& path, const Tensor& tensor) {
 void run_infer(const InferFlags& f) {
   Tensor input = import::read_npy(f.input);
   const auto engine = Engine::load(f.model, f.flags.engine_options());
-  const int size = engine->config().input_size;
-  if (input.dtype() != DType::kFloat32 || input.rank() != 4 || input.dim(0) < 1 ||
-      input.dim(1) != 3 || input.dim(2) != size || input.dim(3) != size) {
-    throw Error(ErrorCode::kShapeMismatch, f.input + ": expected float32 [N, 3, " +
-                                               std::to_string(size) + ", " + std::to_string(size) +
-                                               "], found " + dtype_name(input.dtype()) + " " +
-                                               shape_str(input.shape()));
+  try {
+    graph::check_batch_input(engine->graph(), input);
+  } catch (const Error& e) {
+    throw Error(e.code(), f.input + ": " + e.what());
   }
   const std::string heat_name = star::stack_output("fusion", engine->config().nstack - 1);
   std::vector<std::string> wanted{"landmarks"};

@@ -32,17 +32,6 @@ std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::strin
   unknown_backend(backend);
 }
 
-void check_input(const Tensor& input, int size) {
-  const Shape& s = input.shape();
-  if (input.dtype() != DType::kFloat32 || s.size() != 4 || s[0] < 1 || s[1] != 3 || s[2] != size ||
-      s[3] != size) {
-    throw Error(ErrorCode::kShapeMismatch, "network input must be float32 [N, 3, " +
-                                               std::to_string(size) + ", " + std::to_string(size) +
-                                               "], got " + dtype_name(input.dtype()) + " " +
-                                               shape_str(s));
-  }
-}
-
 }  // namespace
 
 std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOptions& options) {
@@ -94,7 +83,7 @@ graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
 }
 
 TensorMap Engine::run(const Tensor& input, const std::vector<std::string>& outputs) {
-  check_input(input, config_.input_size);
+  graph::check_batch_input(graph_, input);  // before a new plan is compiled for nothing
   return plan_for(outputs).run(input, outputs);
 }
 
