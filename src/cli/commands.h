@@ -14,11 +14,12 @@ void add_bench(CLI::App& app);
 void add_infer(CLI::App& app);
 void add_landmarks(CLI::App& app);
 
-// --weights, --backend and --threads, shared by every subcommand that runs a model.
+// --weights, --backend, --threads and --precision, shared by every subcommand that runs a model.
 struct ModelFlags {
   std::string weights = "net";
   std::string backend = "onednn";
   int threads = 0;
+  std::string precision = "fp32";
   EngineOptions engine_options() const;
 };
 void add_model_flags(CLI::App& command, ModelFlags& flags);

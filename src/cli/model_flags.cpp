@@ -10,6 +10,7 @@ EngineOptions ModelFlags::engine_options() const {
   o.weights = weights == "ema" ? "net_ema" : weights;
   o.backend = backend;
   o.threads = threads;
+  o.precision = precision;
   return o;
 }
 
@@ -20,6 +21,8 @@ void add_model_flags(CLI::App& command, ModelFlags& flags) {
       ->check(CLI::IsMember(available_backends()));
   command.add_option("--threads", flags.threads, "CPU threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+  command.add_option("--precision", flags.precision, "Arithmetic: fp32 (exact direct convolution)")
+      ->check(CLI::IsMember(available_precisions()));
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

@@ -12,6 +12,7 @@
 namespace starface {
 
 std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
+std::vector<std::string> available_precisions() { return {"fp32"}; }
 
 namespace {
 
@@ -42,6 +43,10 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   const auto backends = available_backends();
   if (std::find(backends.begin(), backends.end(), options.backend) == backends.end()) {
     unknown_backend(options.backend);
+  }
+  const auto precisions = available_precisions();
+  if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
+    throw Error(ErrorCode::kBadArgument, "unknown precision '" + options.precision + "'");
   }
   set_num_threads(options.threads);
   std::unique_ptr<Engine> engine(new Engine());

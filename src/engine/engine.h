@@ -20,10 +20,13 @@ struct EngineOptions {
   std::string backend = "onednn";  // see available_backends()
   std::string weights = "net";     // checkpoint entry: "net" or "net_ema"
   int threads = 0;                 // 0 = all cores
+  std::string precision = "fp32";  // see available_precisions()
 };
 
 // The backends this build offers, the default first.
 std::vector<std::string> available_backends();
+// The arithmetic the fast backend may use, exact first: "fp32" is direct FP32 convolution.
+std::vector<std::string> available_precisions();
 
 class Engine {
  public:
@@ -36,6 +39,7 @@ class Engine {
   const star::ParamReport& params() const { return params_; }
   const std::string& path() const { return path_; }
   const std::string& backend() const { return options_.backend; }
+  const std::string& precision() const { return options_.precision; }
   // What runs underneath, for reports: e.g. "onednn (avx512_core)".
   std::string backend_info() const;
 
