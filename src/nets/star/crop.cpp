@@ -62,9 +62,11 @@ Box truncate_and_check(const Box& box, int width, int height, int index) {
 }
 
 CropMatrix crop_matrix(const Box& b) {
-  const double cx = (b.x1 + b.x2) / 2.0;
-  const double cy = (b.y1 + b.y2) / 2.0;
   const double scale = std::min(b.x2 - b.x1, b.y2 - b.y1) / 200.0 * 1.05;
+  return crop_matrix(scale, (b.x1 + b.x2) / 2.0, (b.y1 + b.y2) / 2.0);
+}
+
+CropMatrix crop_matrix(double scale, double cx, double cy) {
   const double s = kCropSize / (scale * 1.0 * 200.0);
   const double centre = (kCropSize - 1) / 2.0;
   return CropMatrix{static_cast<float>(s),

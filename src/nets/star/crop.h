@@ -34,6 +34,11 @@ Box truncate_and_check(const Box& box, int width, int height, int index = -1);
 // min(w, h) / 200 * 1.05, s = 256 / (scale * 200), M = [[s,0,127.5-s*cx],[0,s,127.5-s*cy],[0,0,1]].
 CropMatrix crop_matrix(const Box& truncated);
 
+// STAR's GetCropMatrix(256, target_face_scale=1.0, align_corners=True) for a face given as
+// STAR's .tsv metadata gives it (scale = face size / 200, centre in image pixels):
+// s = 256 / (scale * 200), M = [[s,0,127.5-s*cx],[0,s,127.5-s*cy],[0,0,1]], rounded to float32.
+CropMatrix crop_matrix(double scale, double center_x, double center_y);
+
 // Landmarks in [-1, 1] (x, y interleaved, P points) -> image pixels, in double:
 // p = ((l + 1) * 256 - 1) / 2, then the inverse of the matrix's affine part.
 std::vector<Point> landmarks_to_image(const float* landmarks, int points, const CropMatrix& m);
