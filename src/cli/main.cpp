@@ -7,11 +7,14 @@
 #include "core/error.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"starface: the STAR facial-landmark network (98 WFLW points), natively"};
+  CLI::App app{
+      "starface: the STAR facial-landmark network (98 WFLW points) and its RetinaFace detector, "
+      "natively"};
   app.require_subcommand(1);
   starface::cli::add_analyze(app);
   starface::cli::add_bench(app);
   starface::cli::add_eval(app);
+  starface::cli::add_detect(app);
   starface::cli::add_infer(app);
   starface::cli::add_landmarks(app);
   try {

@@ -1,11 +1,85 @@
 #include "engine/detector.h"
 
-#include "core/error.h"
+#include <map>
+#include <utility>
+
+#include "core/threads.h"
+#include "engine/compile.h"
+#include "import/checkpoint.h"
+#include "nets/retinaface/builder.h"
+#include "nets/retinaface/postprocess.h"
 
 namespace starface {
+namespace {
 
-std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOptions&) {
-  throw Error(ErrorCode::kInternal, path + ": the RetinaFace detector is not built yet");
+// RetinaFace-MobileNet0.25: the state dict is kept, and a graph is built and compiled the
+// first time an input size is seen (the network is fully convolutional, but the FPN's
+// resize targets and the plans' memory are per size).
+class RetinaFaceDetector : public Detector {
+ public:
+  RetinaFaceDetector(TensorMap state_dict, EngineOptions options)
+      : state_dict_(std::move(state_dict)), options_(std::move(options)) {}
+
+  TensorMap run(const Tensor& input) override {
+    const auto [height, width] = image_size(input);
+    const TensorMap maps = plan_for(height, width).run(input, retinaface::head_outputs());
+    retinaface::RawOutputs raw = retinaface::gather_heads(maps, height, width);
+    return {{"loc", raw.loc}, {"conf", raw.conf}, {"landms", raw.landms}};
+  }
+
+  std::vector<retinaface::Detection> detect(const Tensor& input) override {
+    const TensorMap out = run(input);
+    const auto [height, width] = image_size(input);
+    return retinaface::detect({out.at("loc"), out.at("conf"), out.at("landms")}, height, width);
+  }
+
+  std::string backend_info() const override { return detail::backend_info(options_.backend); }
+
+ private:
+  // (H, W) of a float32 [1, 3, H, W] input; kBadDtype / kShapeMismatch otherwise.
+  static std::pair<int64_t, int64_t> image_size(const Tensor& input) {
+    if (!input.defined() || input.dtype() != DType::kFloat32) {
+      throw Error(ErrorCode::kBadDtype,
+                  std::string("detector input: expected float32 [1, 3, H, W], found ") +
+                      (input.defined() ? dtype_name(input.dtype()) : "an undefined tensor"));
+    }
+    const Shape& s = input.shape();
+    if (s.size() != 4 || s[0] != 1 || s[1] != 3 || s[2] < 1 || s[3] < 1) {
+      throw Error(ErrorCode::kShapeMismatch,
+                  "detector input: expected [1, 3, H, W], found " + shape_str(s));
+    }
+    return {s[2], s[3]};
+  }
+
+  graph::Plan& plan_for(int64_t height, int64_t width) {
+    auto& slot = plans_[{height, width}];
+    if (!slot) {
+      const graph::Graph graph = retinaface::build_graph(state_dict_, height, width);
+      slot = detail::compile(graph, options_.backend, retinaface::head_outputs());
+    }
+    return *slot;
+  }
+
+  TensorMap state_dict_;
+  EngineOptions options_;
+  std::map<std::pair<int64_t, int64_t>, std::unique_ptr<graph::Plan>> plans_;
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOptions& options) {
+  detail::check_backend_and_precision(options);
+  set_num_threads(options.threads);
+  TensorMap state_dict;
+  try {
+    state_dict = import::load_state_dict(path);
+    retinaface::check_is_retinaface(state_dict);
+    // Every key is checked now, on a small size, so a bad checkpoint fails at load.
+    retinaface::build_graph(state_dict, 32, 32);
+  } catch (const Error& e) {
+    detail::rethrow_naming(path, e);
+  }
+  return std::make_unique<RetinaFaceDetector>(std::move(state_dict), options);
 }
 
 }  // namespace starface

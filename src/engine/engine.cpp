@@ -2,52 +2,19 @@
 
 #include <algorithm>
 
-#include "backends/onednn/onednn_backend.h"
-#include "backends/ref/ref_backend.h"
 #include "core/threads.h"
-#include "graph/passes/passes.h"
+#include "engine/compile.h"
 #include "import/checkpoint.h"
 #include "nets/star/builder.h"
 
 namespace starface {
-
-std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
-std::vector<std::string> available_precisions() { return {"fp32"}; }
-
-namespace {
-
-[[noreturn]] void unknown_backend(const std::string& backend) {
-  std::string known;
-  for (const std::string& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
-  throw Error(ErrorCode::kBadArgument,
-              "unknown backend '" + backend + "' (available: " + known + ")");
-}
-
-// The reference backend is the oracle: it runs the graph exactly as built. The fast
-// backend runs the graph the passes made for exactly the requested outputs.
-std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
-                                     const std::vector<std::string>& outputs) {
-  if (backend == "ref") return backends::ref::compile(graph);
-  if (backend == "onednn")
-    return backends::onednn::compile(graph::passes::optimize(graph, outputs));
-  unknown_backend(backend);
-}
-
-}  // namespace
 
 std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOptions& options) {
   if (options.weights != "net" && options.weights != "net_ema") {
     throw Error(ErrorCode::kBadArgument,
                 "weights must be 'net' or 'net_ema', got '" + options.weights + "'");
   }
-  const auto backends = available_backends();
-  if (std::find(backends.begin(), backends.end(), options.backend) == backends.end()) {
-    unknown_backend(options.backend);
-  }
-  const auto precisions = available_precisions();
-  if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
-    throw Error(ErrorCode::kBadArgument, "unknown precision '" + options.precision + "'");
-  }
+  detail::check_backend_and_precision(options);
   set_num_threads(options.threads);
   std::unique_ptr<Engine> engine(new Engine());
   engine->path_ = path;
@@ -59,19 +26,13 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
     engine->graph_ = star::build_graph(state_dict, engine->config_);
     engine->params_ = star::count_parameters(state_dict, engine->graph_);
   } catch (const Error& e) {
-    const std::string what = e.what();
-    // Name the file once, whichever layer raised the error.
-    if (what.find(path) != std::string::npos) throw;
-    throw Error(e.code(), path + ": " + what);
+    detail::rethrow_naming(path, e);
   }
   engine->plan_for({"landmarks"});
   return engine;
 }
 
-std::string Engine::backend_info() const {
-  if (options_.backend == "onednn") return "onednn (" + backends::onednn::isa_name() + ")";
-  return "ref (scalar oracle, OpenMP)";
-}
+std::string Engine::backend_info() const { return detail::backend_info(options_.backend); }
 
 graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
   std::vector<std::string> key = outputs;
@@ -80,7 +41,7 @@ graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
   auto& slot = plans_[key];
   if (!slot) {
     for (const std::string& name : key) graph_.output(name);  // unknown names fail here
-    slot = compile(graph_, options_.backend, key);
+    slot = detail::compile(graph_, options_.backend, key);
     slot->set_profiling(profiling_);
   }
   last_plan_ = slot.get();

@@ -64,7 +64,8 @@ Opportunities find_opportunities(const Graph& g) {
           ++o.preact_bn_relu;
         }
         break;
-      case OpKind::kRelu: {
+      case OpKind::kRelu:
+      case OpKind::kLeakyRelu: {
         const Node* p = producer(g, n.inputs[0]);
         const bool after_conv = sole_conv_output(n.inputs[0]) ||
                                 (p && p->op == OpKind::kBatchNorm && consumers[n.inputs[0]] == 1 &&

@@ -1,6 +1,7 @@
 #include "graph/graph.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace starface::graph {
 
@@ -14,6 +15,8 @@ const char* op_name(OpKind op) {
       return "ScaleShift";
     case OpKind::kRelu:
       return "Relu";
+    case OpKind::kLeakyRelu:
+      return "LeakyRelu";
     case OpKind::kSigmoid:
       return "Sigmoid";
     case OpKind::kAdd:
@@ -24,6 +27,8 @@ const char* op_name(OpKind op) {
       return "MaxPool2x2";
     case OpKind::kUpsample2x:
       return "Upsample2x";
+    case OpKind::kUpsampleNearest:
+      return "UpsampleNearest";
     case OpKind::kConcat:
       return "Concat";
     case OpKind::kBoundaryPlanes:
@@ -40,8 +45,16 @@ std::string node_kind(const Node& node) {
   std::string kind = op_name(node.op);
   if (node.attrs.bias_map) kind += "+BiasMap";
   if (node.attrs.residual) kind += "+Add";
-  if (node.attrs.relu) kind += "+Relu";
+  if (node.attrs.relu) kind += node.attrs.slope != 0.0f ? "+LeakyRelu" : "+Relu";
   return kind;
+}
+
+int64_t nearest_source_index(int64_t dst, int64_t in, int64_t out) {
+  // PyTorch's nearest_idx: exact shortcuts for equal sizes and 2x, else floorf in float32.
+  if (out == in) return dst;
+  if (out == 2 * in) return dst >> 1;
+  const float scale = static_cast<float>(in) / static_cast<float>(out);
+  return std::min(static_cast<int64_t>(std::floor(static_cast<float>(dst) * scale)), in - 1);
 }
 
 ValueId conv_bias_map(const Node& node) { return node.attrs.bias_map ? node.inputs.at(3) : -1; }
@@ -76,9 +89,15 @@ Shape conv_shape(const std::string& node, const std::vector<Shape>& in, const At
   const Shape& x = in[0];
   const Shape& w = in[1];
   expect_rank4(node, x, "input");
-  const Shape want_w{w.empty() ? 0 : w[0], x[1], a.kernel, a.kernel};
-  if (w.size() != 4 || w[1] != x[1] || w[2] != a.kernel || w[3] != a.kernel) {
-    mismatch(node, "weight expected " + shape_str(want_w) + ", found " + shape_str(w));
+  if (a.groups < 1 || x[1] % a.groups != 0) {
+    mismatch(node, "groups " + std::to_string(a.groups) + " must divide the input channels of " +
+                       shape_str(x));
+  }
+  const Shape want_w{w.empty() ? 0 : w[0], x[1] / a.groups, a.kernel, a.kernel};
+  if (w.size() != 4 || w[1] != want_w[1] || w[2] != a.kernel || w[3] != a.kernel ||
+      w[0] % a.groups != 0) {
+    mismatch(node, "weight expected " + shape_str(want_w) + " (output channels a multiple of " +
+                       std::to_string(a.groups) + " groups), found " + shape_str(w));
   }
   expect_vector(node, in[2], w[0], "bias");
   const int64_t oh = (x[2] + 2 * a.pad - a.kernel) / a.stride + 1;
@@ -114,6 +133,7 @@ Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& 
       expect_vector(node, in[2], in[0][1], "shift");
       return in[0];
     case OpKind::kRelu:
+    case OpKind::kLeakyRelu:
     case OpKind::kSigmoid:
     case OpKind::kInstanceNorm:
       expect_inputs(node, in, 1);
@@ -133,6 +153,11 @@ Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& 
       expect_inputs(node, in, 1);
       expect_rank4(node, in[0], "input");
       return {in[0][0], in[0][1], in[0][2] * 2, in[0][3] * 2};
+    case OpKind::kUpsampleNearest:
+      expect_inputs(node, in, 2);
+      expect_rank4(node, in[0], "input");
+      expect_rank4(node, in[1], "size reference");
+      return {in[0][0], in[0][1], in[1][2], in[1][3]};
     case OpKind::kConcat: {
       if (in.empty()) mismatch(node, "concat of nothing");
       Shape out = in[0];
@@ -172,6 +197,7 @@ size_t arity(const Node& node) {
       return 5;
     case OpKind::kAdd:
     case OpKind::kMul:
+    case OpKind::kUpsampleNearest:
       return 2;
     case OpKind::kConcat:
       return 0;

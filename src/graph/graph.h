@@ -18,20 +18,25 @@ enum class OpKind {
   kConv2d,      // (x, weight [Co,Ci,k,k], bias [Co] [, bias_map] [, residual]) -> y:
                 //   conv(x) + bias [+ bias_map, a constant [1,Co,OH,OW] broadcast over N]
                 //   [+ residual, same shape as y], then ReLU if attrs.relu; attrs
-                //   kernel, stride, pad say the geometry. Passes fuse into this form.
+                //   kernel, stride, pad, groups say the geometry (weight [Co,Ci/groups,k,k]).
+                //   With attrs.slope != 0 the activation is LeakyReLU(slope) instead.
+                //   Passes fuse into this form.
   kBatchNorm,   // (x, gamma, beta, mean, var) -> (x - mean) / sqrt(var + eps) * gamma + beta
   kScaleShift,  // (x, scale [C], shift [C]) -> x * scale + shift per channel, ReLU if attrs.relu
   kRelu,        // max(x, 0)
+  kLeakyRelu,   // x >= 0 ? x : x * attrs.slope
   kSigmoid,     // 1 / (1 + exp(-x))
   kAdd,         // a + b (same shape)
   kMul,         // a * b (same shape)
   kMaxPool2x2,  // max of each non-overlapping 2x2 block
   kUpsample2x,  // nearest neighbour: each value to a 2x2 block
-  kConcat,      // along channels; inputs with batch 1 broadcast over N
-  kBoundaryPlanes,  // (guide [N,C,H,W]) -> [N,2,H,W]: row and column planes where
-                    //   clamp(guide[:, C-1], 0, 1) > threshold, else 0
-  kInstanceNorm,    // per (n, c): (x - mean) / sqrt(biased var + eps); no affine
-  kSoftArgmax,      // [N,P,H,W] -> [N,P,2] (x, y) in [-1, 1]
+  kUpsampleNearest,  // (x, like) -> x resized to like's H x W, PyTorch's legacy nearest:
+                     //   src = min(floor(dst * (float)in / out), in - 1) on each axis
+  kConcat,           // along channels; inputs with batch 1 broadcast over N
+  kBoundaryPlanes,   // (guide [N,C,H,W]) -> [N,2,H,W]: row and column planes where
+                     //   clamp(guide[:, C-1], 0, 1) > threshold, else 0
+  kInstanceNorm,     // per (n, c): (x - mean) / sqrt(biased var + eps); no affine
+  kSoftArgmax,       // [N,P,H,W] -> [N,P,2] (x, y) in [-1, 1]
 };
 
 const char* op_name(OpKind op);
@@ -40,9 +45,11 @@ struct Attrs {
   int kernel = 1;
   int stride = 1;
   int pad = 0;
+  int groups = 1;      // Conv2d: input and output channels split into this many groups
+  float slope = 0.0f;  // LeakyRelu; Conv2d with relu: the negative slope (0 = ReLU)
   float eps = 1e-5f;
   float threshold = 0.05f;
-  bool relu = false;      // Conv2d, ScaleShift: ReLU applied last
+  bool relu = false;      // Conv2d, ScaleShift: ReLU (LeakyReLU for a conv with slope) last
   bool bias_map = false;  // Conv2d: input 3 is a constant per-pixel bias [1, Co, OH, OW]
   bool residual = false;  // Conv2d: the last input is added before the ReLU
 };
@@ -64,7 +71,8 @@ struct Node {
   Attrs attrs;
 };
 
-// The op name with what is fused into it, for profiles: "Conv2d+BiasMap+Add+Relu".
+// The op name with what is fused into it, for profiles: "Conv2d+BiasMap+Add+Relu"
+// ("+LeakyRelu" when the fused activation has a slope).
 std::string node_kind(const Node& node);
 
 // The optional inputs of a Conv2d node, or -1 when it has none.
@@ -109,6 +117,11 @@ void check_well_formed(const Graph& graph, const std::string& who);
 // Throws kBadDtype / kShapeMismatch unless `input` is float32 [N, ...] with the graph
 // input's shape apart from N >= 1.
 void check_batch_input(const Graph& graph, const Tensor& input);
+
+// The legacy nearest source index (PyTorch's F.interpolate(mode="nearest")) of output
+// index `dst` when `in` cells are resized to `out`: the scale is computed in float32, as
+// PyTorch does, so odd sizes (23 -> 45) pick the same cells.
+int64_t nearest_source_index(int64_t dst, int64_t in, int64_t out);
 
 // The output shape of `op` on inputs of `shapes` (batch 1), or kShapeMismatch naming `node`.
 Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& shapes,

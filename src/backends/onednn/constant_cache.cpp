@@ -40,7 +40,15 @@ dnnl::memory ConstantCache::make(graph::ValueId value, const dnnl::memory::desc&
   bytes_ += desc.get_size();
   const int64_t images = desc.data.ndims > 0 ? desc.data.dims[0] : 1;
   const int64_t own_images = v.shape.empty() ? 1 : v.shape[0];
-  if (images == own_images) {
+  if (desc.data.ndims == 5 && v.shape.size() == 4) {
+    // Grouped conv weights: the dense [Co, Ci/G, k, k] seen as [G, Co/G, Ci/G, k, k].
+    const memory::desc grouped(desc.dims(), memory::data_type::f32, memory::format_tag::goihw);
+    check_internal(grouped.get_size() == v.constant.nbytes(),
+                   "onednn backend: constant " + v.name + " of shape " + shape_str(v.shape) +
+                       " does not fit grouped weights");
+    dnnl::memory source(grouped, engine_, const_cast<float*>(v.constant.data<float>()));
+    dnnl::reorder(source, mem).execute(stream, source, mem);
+  } else if (images == own_images) {
     dnnl::memory source = plain(value);
     dnnl::reorder(source, mem).execute(stream, source, mem);
   } else {

@@ -1,7 +1,9 @@
 // Convolution: one oneDNN convolution_forward per node, in the layouts oneDNN prefers
 // (src / weights / dst `any`), bias as its own argument. What the IR adds after the
 // convolution becomes post-ops: the bias map and the residual are written into dst first
-// and a `sum` post-op adds the convolution onto them, then the ReLU is an eltwise post-op.
+// and a `sum` post-op adds the convolution onto them, then the ReLU is an eltwise post-op
+// (LeakyReLU: eltwise relu with alpha = slope). A grouped conv gives oneDNN its weights as
+// [G, Co/G, Ci/G, k, k], which is the graph's dense [Co, Ci/G, k, k] unchanged.
 #include <algorithm>
 #include <cstring>
 
@@ -22,7 +24,11 @@ convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const grap
   const auto any = memory::format_tag::any;
   const auto f32 = memory::data_type::f32;
   const memory::desc src(to_dims(b.shape(node.inputs[0])), f32, any);
-  const memory::desc weights(to_dims(ws), f32, any);
+  memory::dims weight_dims = to_dims(ws);
+  if (a.groups > 1) {
+    weight_dims = {a.groups, ws[0] / a.groups, ws[1], ws[2], ws[3]};
+  }
+  const memory::desc weights(weight_dims, f32, any);
   const memory::desc bias({ws[0]}, f32, memory::format_tag::x);
   const memory::desc dst(to_dims(b.shape(node.output)), f32, any);
   const memory::dims strides{a.stride, a.stride};
@@ -32,7 +38,7 @@ convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const grap
                                        strides, padding, padding);
   dnnl::post_ops post_ops;
   if (prefilled) post_ops.append_sum(1.0f);
-  if (a.relu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if (a.relu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, a.slope, 0.0f);
   return convolution_forward::primitive_desc(desc, b.attr(post_ops), b.engine());
 }
 
@@ -79,9 +85,11 @@ void check_operands(ProgramBuilder& b, const graph::Node& node) {
                                                std::to_string(node.attrs.kernel));
   }
   const Shape& xs = b.shape(node.inputs[0]);
-  if (xs.size() != 4 || xs[1] != ws[1]) {
-    throw Error(ErrorCode::kShapeMismatch,
-                "input " + shape_str(xs) + " does not fit weight " + shape_str(ws));
+  const int groups = node.attrs.groups;
+  if (xs.size() != 4 || groups < 1 || xs[1] != ws[1] * groups || ws[0] % groups != 0) {
+    throw Error(ErrorCode::kShapeMismatch, "input " + shape_str(xs) + " does not fit weight " +
+                                               shape_str(ws) + " in " + std::to_string(groups) +
+                                               " groups");
   }
   expect_shape(b.shape(node.inputs[2]), {ws[0]}, "bias");
   const Shape& ys = b.shape(node.output);

@@ -20,6 +20,7 @@ void lower_node(ProgramBuilder& b, const graph::Node& node) {
     case graph::OpKind::kScaleShift:
       return lower_scale_shift(b, node);
     case graph::OpKind::kRelu:
+    case graph::OpKind::kLeakyRelu:
     case graph::OpKind::kSigmoid:
       return lower_eltwise(b, node);
     case graph::OpKind::kAdd:
@@ -29,6 +30,8 @@ void lower_node(ProgramBuilder& b, const graph::Node& node) {
       return lower_max_pool(b, node);
     case graph::OpKind::kUpsample2x:
       return lower_upsample(b, node);
+    case graph::OpKind::kUpsampleNearest:
+      return lower_upsample_nearest(b, node);
     case graph::OpKind::kConcat:
       return lower_concat(b, node);
     case graph::OpKind::kBoundaryPlanes:

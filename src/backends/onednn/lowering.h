@@ -23,6 +23,10 @@ void lower_max_pool(ProgramBuilder& b, const graph::Node& node);
 void lower_upsample(ProgramBuilder& b, const graph::Node& node);
 void lower_concat(ProgramBuilder& b, const graph::Node& node);
 
+// resize.cpp: PyTorch's legacy nearest resize to another value's size (our own kernel:
+// oneDNN's nearest rounds the source index differently for odd sizes).
+void lower_upsample_nearest(ProgramBuilder& b, const graph::Node& node);
+
 // head_ops.cpp: our own kernels (head_kernels.h) for the ops oneDNN lacks.
 void lower_instance_norm(ProgramBuilder& b, const graph::Node& node);
 void lower_soft_argmax(ProgramBuilder& b, const graph::Node& node);

@@ -29,7 +29,7 @@ std::string profile_op(const Node& node) {
     if (node.attrs.residual) op += "+Add";
   }
   if ((node.op == OpKind::kConv2d || node.op == OpKind::kScaleShift) && node.attrs.relu) {
-    op += "+Relu";
+    op += node.attrs.slope != 0.0f ? "+LeakyRelu" : "+Relu";
   }
   return op;
 }

@@ -97,9 +97,12 @@ void lower_scale_shift(ProgramBuilder& b, const graph::Node& node) {
 void lower_eltwise(ProgramBuilder& b, const graph::Node& node) {
   const ValueId x = node.inputs[0];
   const memory::desc d = b.desc(x);
-  const auto algorithm = node.op == graph::OpKind::kRelu ? dnnl::algorithm::eltwise_relu
-                                                         : dnnl::algorithm::eltwise_logistic;
-  const dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, d, 0.0f,
+  const bool rectifier = node.op == graph::OpKind::kRelu || node.op == graph::OpKind::kLeakyRelu;
+  const auto algorithm =
+      rectifier ? dnnl::algorithm::eltwise_relu : dnnl::algorithm::eltwise_logistic;
+  // oneDNN's relu takes the negative slope as alpha.
+  const float alpha = node.op == graph::OpKind::kLeakyRelu ? node.attrs.slope : 0.0f;
+  const dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, d, alpha,
                                          0.0f);
   const dnnl::eltwise_forward::primitive_desc pd(desc, b.attr(), b.engine());
   const dnnl::memory src = b.read(x);

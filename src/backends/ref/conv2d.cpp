@@ -123,23 +123,26 @@ void conv_plane(float* y, const float* x, const double* w, double bias, const fl
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, int stride,
-              int pad, const Tensor& bias_map_in) {
+              int pad, const Tensor& bias_map_in, int groups) {
   constexpr const char* kOp = "conv2d";
   const Tensor x = detail::float32_operand(x_in, kOp, "input", 4);
   const Tensor weight = detail::float32_operand(weight_in, kOp, "weight", 4);
   const Tensor bias = detail::float32_operand(bias_in, kOp, "bias", 1);
-  if (stride < 1 || pad < 0) {
+  if (stride < 1 || pad < 0 || groups < 1) {
     throw Error(ErrorCode::kBadArgument, std::string(kOp) + ": stride " + std::to_string(stride) +
-                                             " and pad " + std::to_string(pad) +
-                                             " must be >= 1 and >= 0");
+                                             ", pad " + std::to_string(pad) + " and groups " +
+                                             std::to_string(groups) +
+                                             " must be >= 1, >= 0 and >= 1");
   }
   const int64_t batch = x.dim(0);
   const int64_t out_channels = weight.dim(0);
-  Geometry g{x.dim(1), x.dim(2), x.dim(3), weight.dim(2), weight.dim(3), 0, 0, stride, pad};
-  if (weight.dim(1) != g.in_channels) {
+  // Geometry counts the input channels of one group: each output channel reads only those.
+  Geometry g{
+      x.dim(1) / groups, x.dim(2), x.dim(3), weight.dim(2), weight.dim(3), 0, 0, stride, pad};
+  if (x.dim(1) % groups != 0 || out_channels % groups != 0 || weight.dim(1) != g.in_channels) {
     detail::shape_error(kOp, "weight " + shape_str(weight.shape()) + " does not fit input " +
-                                 shape_str(x.shape()) + " (" + std::to_string(g.in_channels) +
-                                 " input channels)");
+                                 shape_str(x.shape()) + " in " + std::to_string(groups) +
+                                 " groups (" + std::to_string(x.dim(1)) + " input channels)");
   }
   detail::expect_shape(bias.shape(), {out_channels}, kOp, "bias");
   if (g.in_h + 2 * g.pad < g.kernel_h || g.in_w + 2 * g.pad < g.kernel_w) {
@@ -163,7 +166,9 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   const float* b = bias.data<float>();
   const float* xd = x.data<float>();
   float* yd = y.data<float>();
-  const int64_t in_image = g.in_channels * g.in_h * g.in_w;
+  const int64_t in_image = x.dim(1) * g.in_h * g.in_w;
+  const int64_t group_input = g.in_channels * g.in_h * g.in_w;
+  const int64_t outputs_per_group = out_channels / groups;
   const int64_t out_plane = g.out_h * g.out_w;
   const int64_t filter = g.in_channels * g.kernel_h * g.kernel_w;
   const int64_t tile = std::max<int64_t>(1, kTileDoubles / g.out_w) * g.out_w;
@@ -178,8 +183,9 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
 #pragma omp for collapse(2) schedule(static)
     for (int64_t n = 0; n < batch; ++n) {
       for (int64_t o = 0; o < out_channels; ++o) {
-        conv_plane(yd + (n * out_channels + o) * out_plane, xd + n * in_image,
-                   w.data() + o * filter, b[o], map ? map + o * out_plane : nullptr, g, acc);
+        conv_plane(yd + (n * out_channels + o) * out_plane,
+                   xd + n * in_image + (o / outputs_per_group) * group_input, w.data() + o * filter,
+                   b[o], map ? map + o * out_plane : nullptr, g, acc);
       }
     }
   }

@@ -41,6 +41,10 @@ Tensor relu(const Tensor& x) {
   return unary(x, "relu", [](float v) { return v < 0.0f ? 0.0f : v; });
 }
 
+Tensor leaky_relu(const Tensor& x, float slope) {
+  return unary(x, "leaky_relu", [slope](float v) { return v < 0.0f ? v * slope : v; });
+}
+
 Tensor sigmoid(const Tensor& x) {
   return unary(x, "sigmoid", [](float v) {
     return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));

@@ -24,8 +24,10 @@ double grid_coordinate(int64_t i, int64_t size);
 // 2-D convolution with bias: x [N,Ci,H,W], weight [Co,Ci,Kh,Kw], bias [Co] ->
 // [N,Co,(H+2p-Kh)/s+1,(W+2p-Kw)/s+1], zero padding `pad` on every side. A defined
 // `bias_map` [1,Co,OH,OW] is added per pixel (broadcast over N) inside the accumulation.
+// With `groups` g the weight is [Co,Ci/g,Kh,Kw] and output channel o reads only the input
+// channels of its group, o / (Co/g) (g = Ci = Co is a depthwise convolution).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int pad,
-              const Tensor& bias_map = Tensor());
+              const Tensor& bias_map = Tensor(), int groups = 1);
 
 // Inference batch norm: (x - mean) / sqrt(var + eps) * gamma + beta, per channel of
 // x [N,C,H,W]; every parameter is [C].
@@ -40,7 +42,9 @@ Tensor scale_shift(const Tensor& x, const Tensor& scale, const Tensor& shift, bo
 Tensor instance_norm(const Tensor& x, float eps);
 
 // Elementwise ops on tensors of any rank; add and mul need identical shapes.
-Tensor relu(const Tensor& x);     // max(x, 0); NaN stays NaN
+Tensor relu(const Tensor& x);  // max(x, 0); NaN stays NaN
+// x >= 0 ? x : x * slope, the product in float32 as PyTorch's LeakyReLU; NaN stays NaN.
+Tensor leaky_relu(const Tensor& x, float slope);
 Tensor sigmoid(const Tensor& x);  // 1 / (1 + exp(-x))
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -50,6 +54,10 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor max_pool_2x2(const Tensor& x);
 // Nearest-neighbour 2x upsampling: [N,C,H,W] -> [N,C,2H,2W], each value to a 2x2 block.
 Tensor upsample_2x(const Tensor& x);
+
+// PyTorch's legacy nearest resize (F.interpolate(mode="nearest", size=...)) of
+// x [N,C,H,W] to [N,C,out_h,out_w]: graph::nearest_source_index on each axis.
+Tensor upsample_nearest(const Tensor& x, int64_t out_h, int64_t out_w);
 
 // Concatenation along channels of rank-4 tensors with equal H and W. The output batch is
 // the largest input batch N; an input with batch 1 is repeated over N (constant planes),

@@ -1,8 +1,12 @@
-// 2x2 max pooling and 2x nearest upsampling: the hourglass's down and up steps.
+// 2x2 max pooling and nearest upsampling: the hourglass's down and up steps, and the
+// RetinaFace FPN's resize to the next level's size.
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "backends/ref/checks.h"
 #include "backends/ref/kernels.h"
+#include "graph/graph.h"
 
 namespace starface::backends::ref {
 namespace {
@@ -61,6 +65,32 @@ Tensor upsample_2x(const Tensor& x_in) {
       const float* src = in + (i / 2) * w;
       float* dst = out + i * 2 * w;
       for (int64_t j = 0; j < 2 * w; ++j) dst[j] = src[j / 2];
+    }
+  }
+  return y;
+}
+
+Tensor upsample_nearest(const Tensor& x_in, int64_t out_h, int64_t out_w) {
+  const Tensor x = detail::float32_operand(x_in, "upsample_nearest", "input", 4);
+  if (out_h < 1 || out_w < 1) {
+    throw Error(ErrorCode::kBadArgument, "upsample_nearest: output size " + std::to_string(out_h) +
+                                             "x" + std::to_string(out_w) + " must be positive");
+  }
+  const int64_t planes = x.dim(0) * x.dim(1);
+  const int64_t h = x.dim(2);
+  const int64_t w = x.dim(3);
+  Tensor y(DType::kFloat32, {x.dim(0), x.dim(1), out_h, out_w});
+  if (y.numel() == 0) return y;
+  std::vector<int64_t> cols(out_w);
+  for (int64_t j = 0; j < out_w; ++j) cols[j] = graph::nearest_source_index(j, w, out_w);
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    for (int64_t i = 0; i < out_h; ++i) {
+      const float* src = xd + (p * h + graph::nearest_source_index(i, h, out_h)) * w;
+      float* dst = yd + (p * out_h + i) * out_w;
+      for (int64_t j = 0; j < out_w; ++j) dst[j] = src[cols[j]];
     }
   }
   return y;

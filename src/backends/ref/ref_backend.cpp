@@ -16,7 +16,7 @@ using graph::ValueId;
 // What a fused conv adds after the convolution: the residual, then the ReLU.
 Tensor conv_epilogue(const Node& node, Tensor y, const std::vector<Tensor>& in) {
   if (node.attrs.residual) y = add(y, in.back());
-  if (node.attrs.relu) y = relu(y);
+  if (node.attrs.relu) y = node.attrs.slope != 0.0f ? leaky_relu(y, node.attrs.slope) : relu(y);
   return y;
 }
 
@@ -32,13 +32,17 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
                                                    std::to_string(a.kernel));
       }
       return conv_epilogue(
-          node, conv2d(in[0], in[1], in[2], a.stride, a.pad, a.bias_map ? in[3] : Tensor()), in);
+          node,
+          conv2d(in[0], in[1], in[2], a.stride, a.pad, a.bias_map ? in[3] : Tensor(), a.groups),
+          in);
     case OpKind::kScaleShift:
       return scale_shift(in[0], in[1], in[2], a.relu);
     case OpKind::kBatchNorm:
       return batch_norm(in[0], in[1], in[2], in[3], in[4], a.eps);
     case OpKind::kRelu:
       return relu(in[0]);
+    case OpKind::kLeakyRelu:
+      return leaky_relu(in[0], a.slope);
     case OpKind::kSigmoid:
       return sigmoid(in[0]);
     case OpKind::kAdd:
@@ -49,6 +53,12 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
       return max_pool_2x2(in[0]);
     case OpKind::kUpsample2x:
       return upsample_2x(in[0]);
+    case OpKind::kUpsampleNearest:
+      if (in[1].rank() != 4) {
+        throw Error(ErrorCode::kShapeMismatch,
+                    "size reference must be [N,C,H,W], found " + shape_str(in[1].shape()));
+      }
+      return upsample_nearest(in[0], in[1].dim(2), in[1].dim(3));
     case OpKind::kConcat:
       return concat(in);
     case OpKind::kBoundaryPlanes:

@@ -59,6 +59,9 @@ Graph fuse_residual_add(const Graph& graph) {
   return r.finish();
 }
 
+// ReLU, or LeakyReLU, which a conv applies with its slope.
+bool is_activation(const Node& n) { return n.op == OpKind::kRelu || n.op == OpKind::kLeakyRelu; }
+
 Graph fuse_relu(const Graph& graph) {
   Rewriter r(graph);
   const auto& nodes = graph.nodes();
@@ -67,15 +70,15 @@ Graph fuse_relu(const Graph& graph) {
     if (done[i]) continue;
     const Node& n = nodes[i];
     // A conv that already absorbed a residual may still take the ReLU after it.
-    const bool fusable = n.op == OpKind::kConv2d && !n.attrs.relu && r.single_use(n.output) &&
-                         r.node(r.readers(n.output)[0]).op == OpKind::kRelu;
-    if (!fusable) {
+    if (n.op != OpKind::kConv2d || n.attrs.relu || !r.single_use(n.output) ||
+        !is_activation(r.node(r.readers(n.output)[0]))) {
       r.copy(i);
       continue;
     }
     const int relu = r.readers(n.output)[0];
     Attrs attrs = n.attrs;
     attrs.relu = true;
+    attrs.slope = nodes[relu].op == OpKind::kLeakyRelu ? nodes[relu].attrs.slope : 0.0f;
     r.alias(nodes[relu].output, emit_conv(r, n, attrs));
     done[relu] = true;
   }

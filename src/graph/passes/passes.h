@@ -25,7 +25,8 @@ Graph fold_bn(const Graph& graph);
 // ScaleShift(+ReLU).
 Graph scale_shift(const Graph& graph);
 
-// Conv -> Add (residual) and Conv -> ReLU become attributes of the conv.
+// Conv -> Add (residual) and Conv -> ReLU / LeakyReLU become attributes of the conv (a
+// LeakyReLU's slope goes with it).
 Graph fuse_conv_act_add(const Graph& graph);
 
 // All of the above, in order, keeping `outputs` (all outputs when empty).

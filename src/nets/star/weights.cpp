@@ -36,8 +36,8 @@ void WeightReader::check_all_used() const {
   for (const auto& [key, tensor] : sd_) {
     if (seen_.count(key)) continue;
     throw Error(ErrorCode::kUnexpectedKey, "unexpected key '" + key + "' with shape " +
-                                               shape_str(tensor.shape()) +
-                                               " (not part of this STAR network)");
+                                               shape_str(tensor.shape()) + " (not part of this " +
+                                               network_ + " network)");
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 
 #include "core/tensor.h"
 
@@ -12,7 +13,9 @@ namespace starface::star {
 
 class WeightReader {
  public:
-  explicit WeightReader(const TensorMap& state_dict) : sd_(state_dict) {}
+  // `network` names the net in the unknown-key message ("STAR", "RetinaFace").
+  explicit WeightReader(const TensorMap& state_dict, std::string network = "STAR")
+      : sd_(state_dict), network_(std::move(network)) {}
 
   // The tensor under `key` as contiguous float32 (float16/bfloat16/float64 are widened).
   Tensor take(const std::string& key, const Shape& expected);
@@ -25,6 +28,7 @@ class WeightReader {
   const Tensor* find_checked(const std::string& key, const Shape& expected);
 
   const TensorMap& sd_;
+  std::string network_;
   std::set<std::string> seen_;
 };
 

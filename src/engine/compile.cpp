@@ -1,0 +1,58 @@
+#include "engine/compile.h"
+
+#include <algorithm>
+
+#include "backends/onednn/onednn_backend.h"
+#include "backends/ref/ref_backend.h"
+#include "graph/passes/passes.h"
+
+namespace starface {
+
+std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
+std::vector<std::string> available_precisions() { return {"fp32"}; }
+
+namespace detail {
+namespace {
+
+[[noreturn]] void unknown_backend(const std::string& backend) {
+  std::string known;
+  for (const std::string& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
+  throw Error(ErrorCode::kBadArgument,
+              "unknown backend '" + backend + "' (available: " + known + ")");
+}
+
+}  // namespace
+
+void check_backend_and_precision(const EngineOptions& options) {
+  const auto backends = available_backends();
+  if (std::find(backends.begin(), backends.end(), options.backend) == backends.end()) {
+    unknown_backend(options.backend);
+  }
+  const auto precisions = available_precisions();
+  if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
+    throw Error(ErrorCode::kBadArgument, "unknown precision '" + options.precision + "'");
+  }
+}
+
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
+                                     const std::vector<std::string>& outputs) {
+  if (backend == "ref") return backends::ref::compile(graph);
+  if (backend == "onednn")
+    return backends::onednn::compile(graph::passes::optimize(graph, outputs));
+  unknown_backend(backend);
+}
+
+std::string backend_info(const std::string& backend) {
+  if (backend == "onednn") return "onednn (" + backends::onednn::isa_name() + ")";
+  return "ref (scalar oracle, OpenMP)";
+}
+
+void rethrow_naming(const std::string& path, const Error& e) {
+  const std::string what = e.what();
+  // Name the file once, whichever layer raised the error.
+  if (what.find(path) != std::string::npos) throw e;
+  throw Error(e.code(), path + ": " + what);
+}
+
+}  // namespace detail
+}  // namespace starface

@@ -1,0 +1,29 @@
+// What Engine and Detector share: checking the options and compiling a graph on the
+// chosen backend.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "graph/graph.h"
+#include "graph/plan.h"
+
+namespace starface::detail {
+
+// Throws kBadArgument for an unknown backend or precision (listing the known ones).
+void check_backend_and_precision(const EngineOptions& options);
+
+// The reference backend runs the graph exactly as built (it is the oracle); the fast
+// backend runs the graph the passes made for exactly `outputs`.
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
+                                     const std::vector<std::string>& outputs);
+
+// "onednn (avx512_core)", "ref (scalar oracle, OpenMP)".
+std::string backend_info(const std::string& backend);
+
+// Rethrows `e` with `path` in front of its message unless it already names the file.
+[[noreturn]] void rethrow_naming(const std::string& path, const Error& e);
+
+}  // namespace starface::detail
