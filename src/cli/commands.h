@@ -11,6 +11,7 @@ namespace starface::cli {
 
 void add_analyze(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_convert(CLI::App& app);
 void add_infer(CLI::App& app);
 void add_landmarks(CLI::App& app);
 
