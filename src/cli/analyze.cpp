@@ -65,6 +65,11 @@ nlohmann::json report_json(const Engine& engine) {
   const star::ParamReport& p = engine.params();
   nlohmann::json j;
   j["file"] = engine.path();
+  const ModelSource& source = engine.source();
+  j["source"] = {{"kind", source.model_file ? "model_file" : "checkpoint"},
+                 {"weights", source.weights},
+                 {"weights_storage", source.storage}};
+  if (source.model_file) j["source"]["converted_from"] = source.checkpoint;
   j["config"] = {{"layout", c.layout()},   {"nstack", c.nstack},        {"nlevels", c.nlevels},
                  {"channels", c.channels}, {"points", c.points},        {"edges", c.edges},
                  {"aam", c.aam},           {"input_size", c.input_size}};
@@ -106,6 +111,15 @@ void print_text(const nlohmann::json& j) {
   const int64_t macs = j["macs"]["total"];
   const int64_t e2h = j["macs"]["e2h"];
   std::printf("%s\n", j["file"].get<std::string>().c_str());
+  const auto& source = j["source"];
+  if (source["kind"] == "model_file") {
+    std::printf(
+        "model file   starface optimized graph converted from %s ('%s' weights), weights "
+        "stored as %s; the graph below is as stored (already folded and fused)\n",
+        source["converted_from"].get<std::string>().c_str(),
+        source["weights"].get<std::string>().c_str(),
+        source["weights_storage"].get<std::string>().c_str());
+  }
   std::printf(
       "network      STAR %s: %d stacks x %d levels, %d channels, %d points, %d edges, "
       "AAM %s, input 3x%dx%d\n",
@@ -152,7 +166,9 @@ void add_analyze(CLI::App& app) {
       "analyze",
       "Report a checkpoint's network: configuration, parameters, multiply-adds per "
       "stage, op histogram, and what the optimizer could fold or fuse");
-  cmd->add_option("checkpoint", flags->checkpoint, "STAR checkpoint (.pth/.pkl)")->required();
+  cmd->add_option("checkpoint", flags->checkpoint,
+                  "STAR checkpoint (.pth/.pkl) or starface model file (.safetensors)")
+      ->required();
   cmd->add_flag("--json", flags->json, "Print the report as JSON");
   add_model_flags(*cmd, flags->model);
   cmd->callback([flags] {

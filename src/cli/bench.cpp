@@ -230,6 +230,8 @@ nlohmann::json bench_model(const BenchFlags& f) {
   j["runs"] = f.runs;
   j["warmup"] = f.warmup;
   j["load_ms"] = load_ms;
+  j["model_file"] = engine->source().model_file;
+  j["weights_storage"] = engine->source().storage;
   add_timing(j, call, f.batch, graph::compute_cost(engine->graph()).macs, peak);
   j["other_load_cores"] = other_load;
   j["landmarks_checksum"] = checksum;
@@ -361,7 +363,8 @@ void add_bench(CLI::App& app) {
       "bench",
       "Time Engine::landmarks on a deterministic batch and compare with this machine's FP32 "
       "FMA peak, measured in the same run; or, with --peak, report the CPU and its peak only");
-  CLI::Option* model = cmd->add_option("--model", f->model, "STAR checkpoint to time");
+  CLI::Option* model =
+      cmd->add_option("--model", f->model, "STAR checkpoint or starface model file to time");
   cmd->add_flag("--peak", f->peak_only,
                 "No model: CPU facts and FMA peak for 1..--threads threads (default: all cores)")
       ->excludes(model);

@@ -11,8 +11,9 @@ namespace starface::cli {
 
 void add_analyze(CLI::App& app);
 void add_bench(CLI::App& app);
-void add_eval(CLI::App& app);
+void add_convert(CLI::App& app);
 void add_detect(CLI::App& app);
+void add_eval(CLI::App& app);
 void add_infer(CLI::App& app);
 void add_landmarks(CLI::App& app);
 

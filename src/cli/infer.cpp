@@ -59,7 +59,8 @@ void add_infer(CLI::App& app) {
       "infer",
       "Run the raw network on a float32 [N,3,256,256] .npy (BGR, v/255*2-1); write "
       "landmarks [N,P,2] in [-1,1] and optionally the last fusion heatmaps");
-  cmd->add_option("--model", f->model, "STAR checkpoint")->required();
+  cmd->add_option("--model", f->model, "STAR checkpoint or starface model file (.safetensors)")
+      ->required();
   cmd->add_option("--input", f->input, "Input .npy, float32 [N,3,256,256]")->required();
   cmd->add_option("--output", f->output, "Output .npy for landmarks [N,P,2]")->required();
   cmd->add_option("--heatmaps", f->heatmaps, "Also write the last fusion heatmaps [N,P,64,64]");

@@ -64,7 +64,8 @@ void add_landmarks(CLI::App& app) {
   auto f = std::make_shared<LandmarksFlags>();
   CLI::App* cmd = app.add_subcommand(
       "landmarks", "Landmarks of the faces in boxes on an image, in image pixels");
-  cmd->add_option("--model", f->model, "STAR checkpoint")->required();
+  cmd->add_option("--model", f->model, "STAR checkpoint or starface model file (.safetensors)")
+      ->required();
   cmd->add_option("--image", f->image, "Image file")->required();
   cmd->add_option("--box", f->boxes, "Face box x1,y1,x2,y2 in pixels (repeat for more faces)")
       ->required()

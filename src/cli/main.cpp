@@ -13,8 +13,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   starface::cli::add_analyze(app);
   starface::cli::add_bench(app);
-  starface::cli::add_eval(app);
+  starface::cli::add_convert(app);
   starface::cli::add_detect(app);
+  starface::cli::add_eval(app);
   starface::cli::add_infer(app);
   starface::cli::add_landmarks(app);
   try {

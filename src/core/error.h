@@ -8,8 +8,9 @@
 namespace starface {
 
 enum class ErrorCode {
-  kNotACheckpoint,    // not a zip, not a pickle, empty, unknown format
-  kTruncatedArchive,  // zip container cut short or inconsistent
+  kNotACheckpoint,    // not a zip, not a pickle, empty, unknown format; a safetensors header
+                      // or starface model metadata that breaks the format
+  kTruncatedArchive,  // zip or safetensors container cut short or inconsistent
   kTruncatedLegacy,   // legacy torch file whose storage section ends early
   kUnsafePickle,      // a pickle global or opcode outside the allow-list
   kMalformedPickle,   // a pickle that breaks its own rules (stack underflow, bad memo, ...)

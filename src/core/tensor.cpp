@@ -26,6 +26,8 @@ size_t dtype_size(DType dtype) {
       return 1;
     case DType::kBool:
       return 1;
+    case DType::kInt8:
+      return 1;
   }
   return 0;
 }
@@ -48,6 +50,8 @@ const char* dtype_name(DType dtype) {
       return "uint8";
     case DType::kBool:
       return "bool";
+    case DType::kInt8:
+      return "int8";
   }
   return "unknown";
 }
@@ -241,6 +245,29 @@ float half_to_float(uint16_t bits) {
   return f;
 }
 
+uint16_t float_to_half(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  const uint32_t magnitude = bits & 0x7fffffffu;
+  if (magnitude > 0x7f800000u) return sign | 0x7e00u;   // NaN: a quiet NaN
+  if (magnitude >= 0x477ff000u) return sign | 0x7c00u;  // rounds past 65504: infinity
+  if (magnitude < 0x38800000u) {
+    // Below the smallest normal half: the result is subnormal (or zero), a multiple of
+    // 2^-24; adding 0.5 lets the float adder round the magnitude to that grid (ties to even).
+    float abs_value;
+    std::memcpy(&abs_value, &magnitude, 4);
+    const float shifted = abs_value + 0.5f;
+    uint32_t shifted_bits;
+    std::memcpy(&shifted_bits, &shifted, 4);
+    return sign | static_cast<uint16_t>(shifted_bits - 0x3f000000u);
+  }
+  // Normal: rebias the exponent and round the 13 dropped mantissa bits to nearest even.
+  const uint32_t odd = (magnitude >> 13) & 1u;
+  const uint32_t rounded = magnitude + 0xfffu + odd;
+  return sign | static_cast<uint16_t>((rounded - 0x38000000u) >> 13);
+}
+
 float bfloat16_to_float(uint16_t bits) {
   const uint32_t out = static_cast<uint32_t>(bits) << 16;
   float f;
@@ -282,6 +309,9 @@ Tensor Tensor::to_float32() const {
         break;
       case DType::kBool:
         dst[i] = load(i, uint8_t{}) ? 1.0f : 0.0f;
+        break;
+      case DType::kInt8:
+        dst[i] = static_cast<float>(load(i, int8_t{}));
         break;
       case DType::kFloat32:
         break;

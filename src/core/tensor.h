@@ -23,7 +23,8 @@ enum class DType : uint8_t {
   kInt64,
   kInt32,
   kUInt8,
-  kBool
+  kBool,
+  kInt8,  // last, so the values above keep their numbers
 };
 
 size_t dtype_size(DType dtype);
@@ -73,6 +74,10 @@ constexpr DType dtype_of<int32_t>() {
 template <>
 constexpr DType dtype_of<uint8_t>() {
   return DType::kUInt8;
+}
+template <>
+constexpr DType dtype_of<int8_t>() {
+  return DType::kInt8;
 }
 template <>
 constexpr DType dtype_of<bool>() {
@@ -135,6 +140,8 @@ class Tensor {
 using TensorMap = std::map<std::string, Tensor>;
 
 float half_to_float(uint16_t bits);
+// IEEE binary16 nearest to `value` (ties to even); overflow gives infinity, NaN stays NaN.
+uint16_t float_to_half(float value);
 float bfloat16_to_float(uint16_t bits);
 
 template <typename T>

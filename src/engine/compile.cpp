@@ -30,7 +30,13 @@ void check_backend_and_precision(const EngineOptions& options) {
   }
   const auto precisions = available_precisions();
   if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
-    throw Error(ErrorCode::kBadArgument, "unknown precision '" + options.precision + "'");
+    std::string known;
+    for (const std::string& p : precisions) known += (known.empty() ? "" : ", ") + p;
+    // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
+    throw Error(ErrorCode::kBadArgument,
+                "unknown precision '" + options.precision + "' (available: " + known +
+                    "; float16 weights come from `starface convert --precision fp16`, and run "
+                    "in any of these)");
   }
 }
 

@@ -1,33 +1,116 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/threads.h"
+#include "core/timer.h"
 #include "engine/compile.h"
+#include "graph/passes/passes.h"
 #include "import/checkpoint.h"
+#include "import/safetensors.h"
 #include "nets/star/builder.h"
+#include "nets/star/model_file.h"
 
 namespace starface {
 
-std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOptions& options) {
-  if (options.weights != "net" && options.weights != "net_ema") {
+namespace {
+
+void check_weights_option(const std::string& weights) {
+  if (weights != "net" && weights != "net_ema") {
     throw Error(ErrorCode::kBadArgument,
-                "weights must be 'net' or 'net_ema', got '" + options.weights + "'");
+                "weights must be 'net' or 'net_ema', got '" + weights + "'");
   }
+}
+
+// A network ready for a backend, from either kind of file.
+struct Network {
+  star::Config config;
+  graph::Graph graph;
+  star::ParamReport params;
+  ModelSource source;
+};
+
+Network network_from_checkpoint(const std::string& path, const std::string& weights) {
+  const TensorMap state_dict = import::load_state_dict(path, import::LoadOptions{weights});
+  Network n;
+  n.config = star::detect_config(state_dict);
+  n.graph = star::build_graph(state_dict, n.config);
+  n.params = star::count_parameters(state_dict, n.graph);
+  n.source.checkpoint = std::filesystem::path(path).filename().string();
+  n.source.weights = weights;
+  return n;
+}
+
+// A model file holds one set of weights: asking for the EMA weights of a file converted
+// from "net" is an error rather than a silent substitute.
+Network network_from_model_file(const std::string& path, const std::string& weights) {
+  star::ModelFile file = star::read_model_file(path);
+  if (weights == "net_ema" && file.info.weights != "net_ema") {
+    throw Error(ErrorCode::kBadArgument,
+                path + ": holds the '" + file.info.weights +
+                    "' weights; convert the checkpoint with --weights ema for the EMA weights");
+  }
+  Network n;
+  n.config = file.config;
+  n.params = star::count_graph_parameters(file.graph);
+  n.graph = std::move(file.graph);
+  n.source = {true, file.info.precision, file.info.source, file.info.weights};
+  return n;
+}
+
+// Loads either kind of file; errors name the file once, whichever layer raised them.
+Network load_network(const std::string& path, const std::string& weights) {
+  try {
+    if (import::is_safetensors_file(path)) return network_from_model_file(path, weights);
+    return network_from_checkpoint(path, weights);
+  } catch (const Error& e) {
+    detail::rethrow_naming(path, e);
+  }
+}
+
+}  // namespace
+
+ConvertReport convert_model(const std::string& checkpoint, const std::string& output,
+                            const ConvertOptions& options) {
+  check_weights_option(options.weights);
+  const auto precisions = star::storage_precisions();
+  if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
+    throw Error(ErrorCode::kBadArgument,
+                "unknown model file precision '" + options.precision + "' (available: fp32, fp16)");
+  }
+  ConvertReport report;
+  const Timer load_timer;
+  Network n = load_network(checkpoint, options.weights);
+  // Every output stays, so infer's heat maps and the per-stack goldens still run from it.
+  const graph::Graph optimized = graph::passes::optimize(n.graph);
+  report.load_ms = load_timer.elapsed_ms();
+  const Timer write_timer;
+  star::ModelFileInfo info;
+  info.precision = options.precision;
+  info.source = n.source.checkpoint;
+  info.weights = n.source.weights;
+  star::write_model_file(output, optimized, n.config, info);
+  report.write_ms = write_timer.elapsed_ms();
+  report.config = n.config;
+  report.nodes = static_cast<int>(optimized.nodes().size());
+  for (const graph::Value& v : optimized.values()) report.constants += v.is_constant() ? 1 : 0;
+  report.bytes = static_cast<int64_t>(std::filesystem::file_size(output));
+  return report;
+}
+
+std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOptions& options) {
+  check_weights_option(options.weights);
   detail::check_backend_and_precision(options);
   set_num_threads(options.threads);
   std::unique_ptr<Engine> engine(new Engine());
   engine->path_ = path;
   engine->options_ = options;
-  try {
-    const TensorMap state_dict =
-        import::load_state_dict(path, import::LoadOptions{options.weights});
-    engine->config_ = star::detect_config(state_dict);
-    engine->graph_ = star::build_graph(state_dict, engine->config_);
-    engine->params_ = star::count_parameters(state_dict, engine->graph_);
-  } catch (const Error& e) {
-    detail::rethrow_naming(path, e);
-  }
+  Network n = load_network(path, options.weights);
+  engine->config_ = n.config;
+  engine->graph_ = std::move(n.graph);
+  engine->params_ = std::move(n.params);
+  engine->source_ = std::move(n.source);
   engine->plan_for({"landmarks"});
   return engine;
 }

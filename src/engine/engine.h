@@ -26,17 +26,50 @@ struct EngineOptions {
 // The backends this build offers, the default first.
 std::vector<std::string> available_backends();
 // The arithmetic the fast backend may use, exact first: "fp32" is direct FP32 convolution.
+// How a model file stores its weights is separate (star::storage_precisions(): "fp32",
+// "fp16"): float16 weights are widened at load and run with any of these.
 std::vector<std::string> available_precisions();
+
+// Where a loaded network came from.
+struct ModelSource {
+  bool model_file = false;       // a starface model file (starface convert), not a checkpoint
+  std::string storage = "fp32";  // how its weights are stored: "fp32" or "fp16"
+  std::string checkpoint;        // model file: the checkpoint it was converted from
+  std::string weights = "net";   // the checkpoint entry the weights come from
+};
+
+struct ConvertOptions {
+  std::string precision = "fp32";  // storage: see star::storage_precisions()
+  std::string weights = "net";     // checkpoint entry: "net" or "net_ema"
+};
+
+struct ConvertReport {
+  star::Config config;
+  int nodes = 0;
+  int constants = 0;
+  int64_t bytes = 0;  // of the file written
+  double load_ms = 0;
+  double write_ms = 0;
+};
+
+// Writes the optimized model file of a checkpoint (or re-encodes a model file): the graph
+// after the passes, keeping every output, so every subcommand runs from it. Nothing is
+// written unless the checkpoint loads; errors name the file at fault.
+ConvertReport convert_model(const std::string& checkpoint, const std::string& output,
+                            const ConvertOptions& options = {});
 
 class Engine {
  public:
-  // Loads a checkpoint and compiles the plan for the final landmarks; every error names
-  // the file and what is wrong with it.
+  // Loads a checkpoint or a starface model file (recognised by its content) and compiles
+  // the plan for the final landmarks; every error names the file and what is wrong with it.
   static std::unique_ptr<Engine> load(const std::string& path, const EngineOptions& options = {});
 
   const star::Config& config() const { return config_; }
-  const graph::Graph& graph() const { return graph_; }  // as built, before the passes
+  // As built, before the passes; from a model file, as stored (already optimized).
+  const graph::Graph& graph() const { return graph_; }
+  // From a model file, the counts of its stored graph (star::count_graph_parameters).
   const star::ParamReport& params() const { return params_; }
+  const ModelSource& source() const { return source_; }
   const std::string& path() const { return path_; }
   const std::string& backend() const { return options_.backend; }
   const std::string& precision() const { return options_.precision; }
@@ -62,6 +95,7 @@ class Engine {
   star::Config config_;
   graph::Graph graph_;
   star::ParamReport params_;
+  ModelSource source_;
   std::map<std::vector<std::string>, std::unique_ptr<graph::Plan>> plans_;
   graph::Plan* last_plan_ = nullptr;
   bool profiling_ = false;

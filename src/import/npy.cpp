@@ -23,7 +23,7 @@ struct NpyType {
 constexpr NpyType kTypes[] = {
     {"f4", DType::kFloat32}, {"f8", DType::kFloat64}, {"f2", DType::kFloat16},
     {"i8", DType::kInt64},   {"i4", DType::kInt32},   {"u1", DType::kUInt8},
-    {"b1", DType::kBool},
+    {"b1", DType::kBool},    {"i1", DType::kInt8},
 };
 
 struct NpyHeader {
@@ -182,6 +182,8 @@ const char* descr_of(DType dtype) {
       return "|u1";
     case DType::kBool:
       return "|b1";
+    case DType::kInt8:
+      return "|i1";
     case DType::kBFloat16:
       return nullptr;
   }

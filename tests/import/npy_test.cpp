@@ -58,6 +58,7 @@ TEST_F(Npy, RoundTripsEveryDtype) {
       Tensor::from_vector<int64_t>({2, 1, 2}, {1, -1, int64_t{1} << 60, 7}),
       Tensor::from_vector<int32_t>({4}, {1, -2, 3, -4}),
       Tensor::from_vector<uint8_t>({2, 2}, {0, 255, 7, 9}),
+      Tensor::from_vector<int8_t>({3}, {-128, 0, 127}),
       Tensor::from_vector<bool>({3}, {true, false, true}),
       Tensor::from_vector<float>({}, {42}),
       Tensor(DType::kFloat32, {0, 5}),

@@ -25,10 +25,15 @@ bool is_buffer(const std::string& key) {
          key.starts_with("e2h_transform.");
 }
 
-// Network order of the stages, so reports read from input to output.
+// Network order of the stages, so reports read from input to output; names of no known
+// form (a stored graph may hold anything) go last.
 int stage_rank(const std::string& stage) {
+  constexpr int kUnknown = 1 << 20;
   if (stage == "stem") return 0;
   const size_t open = stage.find('[');
+  if (open == std::string::npos || open + 1 >= stage.size()) return kUnknown;
+  const char digit = stage[open + 1];
+  if (digit < '0' || digit > '9' || stage.size() - open > 6) return kUnknown;
   const int stack = std::stoi(stage.substr(open + 1));
   const std::string kind = stage.substr(0, open);
   const int within = kind == "hourglass" ? 0 : kind == "features" ? 1 : kind == "heads" ? 2 : 3;
@@ -61,6 +66,31 @@ ParamReport count_parameters(const TensorMap& sd, const graph::Graph& graph) {
     }
   }
   for (auto& [rank, entry] : stages) report.by_stage.push_back(entry);
+  return report;
+}
+
+ParamReport count_graph_parameters(const graph::Graph& graph) {
+  ParamReport report;
+  std::map<std::pair<int, std::string>, ParamCount> stages;
+  std::set<graph::ValueId> seen;
+  for (const graph::Node& node : graph.nodes()) {
+    for (graph::ValueId id : node.inputs) {
+      const graph::Value& v = graph.value(id);
+      if (!v.is_constant() || !seen.insert(id).second || id == graph::conv_bias_map(node)) {
+        continue;
+      }
+      if (v.name.starts_with("e2h_transform.")) {
+        report.buffers += v.constant.numel();
+        continue;
+      }
+      ParamCount& count = stages[{stage_rank(node.stage), node.stage}];
+      count.stored += v.constant.numel();
+      count.used += v.constant.numel();
+      report.total.stored += v.constant.numel();
+      report.total.used += v.constant.numel();
+    }
+  }
+  for (const auto& [key, count] : stages) report.by_stage.emplace_back(key.second, count);
   return report;
 }
 

@@ -17,6 +17,10 @@
 #ifndef STARFACE_GOLDEN_BACKEND
 #error "define STARFACE_GOLDEN_BACKEND to the backend under test"
 #endif
+// 1: every case runs from the model file `starface convert` writes (fp32), not the checkpoint.
+#ifndef STARFACE_GOLDEN_CONVERTED
+#define STARFACE_GOLDEN_CONVERTED 0
+#endif
 
 namespace starface {
 namespace {
@@ -71,7 +75,14 @@ Engine& engine_for(const std::string& model_id) {
     EngineOptions options;
     options.backend = STARFACE_GOLDEN_BACKEND;
     if (m.contains("weights") && m["weights"] == "net_ema") options.weights = "net_ema";
-    slot = Engine::load(star_fixture(m["file"]), options);
+    std::string path = star_fixture(m["file"]);
+    if (STARFACE_GOLDEN_CONVERTED) {
+      const std::string converted = (testing::temp_dir("golden_" + model_id) / "m.safetensors");
+      convert_model(path, converted, ConvertOptions{"fp32", options.weights});
+      path = converted;
+    }
+    slot = Engine::load(path, options);
+    EXPECT_EQ(slot->source().model_file, static_cast<bool>(STARFACE_GOLDEN_CONVERTED));
   }
   return *slot;
 }

@@ -1,0 +1,53 @@
+// The optimized STAR model file that `starface convert` writes: a safetensors file whose
+// tensors are the constants of the folded and fused graph and whose "__metadata__" holds
+//   format          "starface.star"      format_version  "1"
+//   graph           the graph JSON (graph/serialize.h)
+//   config          the network configuration (Config's fields) as JSON
+//   precision       how the constants are stored: "fp32", or "fp16" (large constants as
+//                   float16, widened to float32 at load; compute stays float32)
+//   source          the checkpoint's file name     weights  "net" or "net_ema"
+// Loading it skips the unpickler, the config detection, the builder and the passes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "nets/star/config.h"
+
+namespace starface::star {
+
+constexpr const char* kModelFileFormat = "starface.star";
+constexpr int kModelFileVersion = 1;
+
+// How a model file may store its constants: "fp32" first (exact), then "fp16".
+std::vector<std::string> storage_precisions();
+
+struct ModelFileInfo {
+  std::string precision = "fp32";  // see storage_precisions()
+  std::string source;              // the checkpoint's file name, without its folder
+  std::string weights = "net";     // the checkpoint entry converted
+};
+
+struct ModelFile {
+  Config config;
+  graph::Graph graph;  // as stored: already optimized
+  ModelFileInfo info;
+};
+
+// Constants of at least this many elements are stored as float16 in an "fp16" file;
+// biases and per-channel scales stay float32, where they cost nothing.
+constexpr int64_t kFloat16MinElements = 1024;
+
+// Writes `graph` (already optimized, keeping every output) with its metadata, atomically.
+// Throws kBadArgument for an unknown precision and kIo when `path` cannot be written.
+void write_model_file(const std::string& path, const graph::Graph& graph, const Config& config,
+                      const ModelFileInfo& info);
+
+// Reads a model file. Besides the safetensors reader's errors: kNotACheckpoint naming the
+// file for a safetensors file without starface metadata (a foreign one), an unsupported
+// format version, or a corrupt graph or config; kMissingKey / kUnexpectedKey /
+// kShapeMismatch where the tensors and the graph disagree.
+ModelFile read_model_file(const std::string& path);
+
+}  // namespace starface::star

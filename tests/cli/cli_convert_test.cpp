@@ -1,0 +1,140 @@
+// starface convert and the model file it writes: every subcommand takes the file in place
+// of the checkpoint, and convert's bad inputs exit 1 with a message and leave no file.
+#include <opencv2/imgcodecs.hpp>
+
+#include "cli/cli_run.h"
+#include "import/npy.h"
+
+namespace starface::testing {
+namespace {
+
+const std::string kTiny = quoted(star_fixture("models/star_wflw_tiny.pth"));
+
+// The tiny model converted once (fp32 and fp16) for every test here.
+const std::filesystem::path& converted_dir() {
+  static const std::filesystem::path dir = [] {
+    const auto d = temp_dir("cli_convert");
+    for (const char* precision : {"fp32", "fp16"}) {
+      const CliResult r = run_starface("convert " + kTiny + " -o " +
+                                       quoted(d / (std::string(precision) + ".safetensors")) +
+                                       " --precision " + precision);
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    return d;
+  }();
+  return dir;
+}
+
+std::string model(const char* precision) {
+  return quoted(converted_dir() / (std::string(precision) + ".safetensors"));
+}
+
+TEST(CliConvert, ReportsWhatItWroteAsJson) {
+  const auto dir = temp_dir("cli_convert_json");
+  const CliResult r = run_starface("convert " + kTiny + " -o " + quoted(dir / "m.safetensors") +
+                                   " --precision fp16 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["precision"], "fp16");
+  EXPECT_EQ(j["weights"], "net");
+  EXPECT_EQ(j["output_bytes"].get<int64_t>(),
+            static_cast<int64_t>(std::filesystem::file_size(dir / "m.safetensors")));
+  EXPECT_GT(j["nodes"].get<int>(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "m.safetensors.tmp"));
+}
+
+TEST(CliConvert, AnalyzeReportsTheModelFile) {
+  const CliResult r = run_starface("analyze " + model("fp16") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["source"]["kind"], "model_file");
+  EXPECT_EQ(j["source"]["weights_storage"], "fp16");
+  EXPECT_EQ(j["source"]["converted_from"], "star_wflw_tiny.pth");
+  EXPECT_EQ(j["config"]["points"], 98);
+  EXPECT_FALSE(j["graph"]["op_histogram"].contains("BatchNorm"));
+  EXPECT_EQ(j["optimizer_could"]["fold_bn_into_conv"], 0);
+  const CliResult text = run_starface("analyze " + model("fp32"));
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("converted from star_wflw_tiny.pth"), std::string::npos) << text.out;
+}
+
+TEST(CliConvert, InferFromTheModelFileMatchesTheGoldens) {
+  const auto dir = temp_dir("cli_convert_infer");
+  for (const char* precision : {"fp32", "fp16"}) {
+    const auto lm = dir / (std::string(precision) + "_lm.npy");
+    const auto heat = dir / (std::string(precision) + "_heat.npy");
+    const CliResult r = run_starface("infer --model " + model(precision) + " --input " +
+                                     quoted(star_fixture("cases/inputs/input_a.npy")) +
+                                     " --output " + quoted(lm) + " --heatmaps " + quoted(heat));
+    ASSERT_EQ(r.exit_code, 0) << precision << ": " << r.err;
+    const Tensor got = import::read_npy(lm.string());
+    const Tensor want = import::read_npy(star_fixture("cases/tiny_a/landmarks.npy").string());
+    // fp32: the golden tolerance; fp16: 1.5 crop pixels (landmarks in [-1, 1] x 128).
+    EXPECT_LE(max_abs_diff(got, want), std::string(precision) == "fp32" ? 1.5e-5 : 1.5 / 128)
+        << precision;
+    EXPECT_EQ(import::read_npy(heat.string()).shape(), (Shape{1, 98, 64, 64}));
+  }
+}
+
+TEST(CliConvert, LandmarksAndBenchTakeTheModelFile) {
+  const auto dir = temp_dir("cli_convert_landmarks");
+  cv::imwrite((dir / "face.png").string(), cv::Mat(64, 48, CV_8UC3, cv::Scalar(90, 120, 200)));
+  const CliResult lm = run_starface("landmarks --model " + model("fp16") + " --image " +
+                                    quoted(dir / "face.png") + " --box 4,4,40,60 --json");
+  ASSERT_EQ(lm.exit_code, 0) << lm.err;
+  EXPECT_EQ(nlohmann::json::parse(lm.out)["faces"][0]["landmarks"].size(), 98u);
+  const CliResult bench = run_starface("bench --peak-seconds 0.02 --model " + model("fp32") +
+                                       " --runs 1 --warmup 0 --json");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const auto j = nlohmann::json::parse(bench.out);
+  EXPECT_TRUE(j["model_file"].get<bool>());
+  EXPECT_EQ(j["weights_storage"], "fp32");
+  EXPECT_GT(j["load_ms"].get<double>(), 0);
+  EXPECT_TRUE(j["landmarks_finite"].get<bool>());
+  // The reference backend runs the stored graph as it is.
+  const CliResult ref = run_starface("analyze " + model("fp32") + " --backend ref --json");
+  EXPECT_EQ(ref.exit_code, 0) << ref.err;
+}
+
+struct BadConvert {
+  const char* name;
+  std::string args;  // after "convert"; OUT stands for a file in the test's own folder
+  std::string message;
+};
+
+class CliConvertBad : public ::testing::TestWithParam<BadConvert> {};
+
+TEST_P(CliConvertBad, ExitsOneAndWritesNothing) {
+  const auto dir = temp_dir(std::string("cli_convert_bad_") + GetParam().name);
+  const std::string out = quoted(dir / "out.safetensors");
+  std::string args = GetParam().args;
+  if (const size_t at = args.find("OUT"); at != std::string::npos) args.replace(at, 3, out);
+  const CliResult r = run_starface("convert " + args);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(GetParam().message), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << "convert left a file behind";
+}
+
+std::vector<BadConvert> bad_converts() {
+  auto bad = [](const char* file) {
+    return quoted(star_fixture(std::string("models/bad/") + file));
+  };
+  return {
+      {"MissingCheckpoint", "/nonexistent/star.pth -o OUT", "/nonexistent/star.pth"},
+      {"MaliciousCheckpoint", bad("malicious_zip.pth") + " -o OUT", "posix.system"},
+      {"TruncatedCheckpoint", bad("truncated_zip.pth") + " -o OUT", "truncated_zip.pth"},
+      {"NotStar", bad("missing_key.pth") + " -o OUT", "missing_key.pth"},
+      {"BadPrecision", kTiny + " -o OUT --precision int8", "--precision"},
+      {"BadWeights", kTiny + " -o OUT --weights best", "--weights"},
+      {"EmaAbsent", kTiny + " -o OUT --weights ema", "net_ema"},
+      {"NoOutput", kTiny, "--output"},
+      {"UnwritableOutput", kTiny + " -o /nonexistent/dir/m.safetensors",
+       "/nonexistent/dir/m.safetensors"},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CliConvertBad, ::testing::ValuesIn(bad_converts()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace starface::testing
