@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libgtest-dev libdnnl-dev libopencv-dev libcli11-dev
-          nlohmann-json3-dev libzip-dev)
+          nlohmann-json3-dev libzip-dev libcurl4-openssl-dev)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()

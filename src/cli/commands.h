@@ -16,6 +16,8 @@ void add_detect(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_infer(CLI::App& app);
 void add_landmarks(CLI::App& app);
+void add_models(CLI::App& app);
+void add_run(CLI::App& app);
 
 // --weights, --backend, --threads and --precision, shared by every subcommand that runs a model.
 struct ModelFlags {

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   starface::cli::add_eval(app);
   starface::cli::add_infer(app);
   starface::cli::add_landmarks(app);
+  starface::cli::add_models(app);
+  starface::cli::add_run(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,159 @@
+// starface run: folders of face videos (or images) in, OpenFace-style landmark CSVs out.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "engine/detector.h"
+#include "pipeline/atomic_file.h"
+#include "pipeline/inputs.h"
+#include "pipeline/model_files.h"
+#include "pipeline/run_inputs.h"
+#include "vision/face_detector.h"
+
+namespace starface::cli {
+
+namespace {
+
+struct RunFlags {
+  std::vector<std::string> inputs;
+  std::string list;
+  std::string out_dir;
+  int detect_every = 1;
+  int max_faces = 0;
+  double vis_threshold = 0.5;
+  bool landmarks68 = false;
+  bool json = false;
+  bool annotated = false;
+  bool skip_existing = false;
+  std::string shard;
+  bool quiet = false;
+  double image_fps = 0;
+  std::string landmark_model;
+  std::string detector_model;
+  std::string models_dir;
+  ModelFlags model;
+};
+
+std::vector<pipeline::Input> inputs_of(const RunFlags& f) {
+  // The shard first: a typo in it should fail before a large folder is listed.
+  const pipeline::Shard shard =
+      f.shard.empty() ? pipeline::Shard{} : pipeline::parse_shard(f.shard);
+  std::vector<std::string> paths = f.inputs;
+  if (!f.list.empty()) {
+    const auto listed = pipeline::read_list_file(f.list);
+    paths.insert(paths.end(), listed.begin(), listed.end());
+  }
+  if (paths.empty()) {
+    throw Error(ErrorCode::kBadArgument,
+                "no inputs: give video files, image files, folders or --list FILE");
+  }
+  // Expanded in full before sharding, so every shard agrees on the inputs and their names.
+  return pipeline::select_shard(pipeline::expand_inputs(paths), shard);
+}
+
+pipeline::RunOptions run_options(const RunFlags& f) {
+  pipeline::RunOptions o;
+  o.out_dir = f.out_dir;
+  o.track.detect_every = f.detect_every;
+  o.track.max_faces = f.max_faces;
+  o.track.vis_threshold = f.vis_threshold;
+  o.landmarks68 = f.landmarks68;
+  o.json = f.json;
+  o.annotated = f.annotated;
+  o.skip_existing = f.skip_existing;
+  o.image_fps = f.image_fps;
+  return o;
+}
+
+// With --quiet only the failures speak: each was reported as it happened, and main prints
+// the count.
+void print_summary(const pipeline::RunSummary& s, size_t total, bool quiet) {
+  if (quiet) return;
+  using Status = pipeline::InputReport::Status;
+  std::fprintf(stderr, "starface run: %zu inputs: %d done, %d skipped (output exists), %d failed\n",
+               total, s.count(Status::kDone), s.count(Status::kSkipped), s.count(Status::kFailed));
+  for (const auto& r : s.inputs) {
+    if (r.status == Status::kFailed) std::fprintf(stderr, "  failed: %s\n", r.message.c_str());
+  }
+  if (s.count(Status::kDone) > 0) {
+    std::printf("time per stage, all inputs:\n%s", s.profile.table(s.wall_ms).c_str());
+  }
+}
+
+void run(const RunFlags& f) {
+  const std::vector<pipeline::Input> inputs = inputs_of(f);
+  const pipeline::RunOptions options = run_options(f);
+  pipeline::prepare_output_dir(options.out_dir);
+  const auto search = pipeline::model_search_dirs(f.models_dir);
+  const auto landmark_path = pipeline::resolve_model(pipeline::kLandmarkModelFile, f.landmark_model,
+                                                     "--landmark-model", search);
+  const auto detector_path = pipeline::resolve_model(pipeline::kDetectorModelFile, f.detector_model,
+                                                     "--detector-model", search);
+  const auto engine = Engine::load(landmark_path.string(), f.model.engine_options());
+  if (f.landmarks68 && engine->config().points != 98) {
+    throw Error(ErrorCode::kBadArgument, "--landmarks68 needs a 98-point model; " +
+                                             landmark_path.string() + " has " +
+                                             std::to_string(engine->config().points));
+  }
+  const auto detector = Detector::load(detector_path.string(), f.model.engine_options());
+  pipeline::FaceModels models{
+      [&](const cv::Mat& image) { return vision::detect_faces(*detector, image); },
+      [&](const Tensor& crops) { return engine->landmarks(crops); }, engine->config().points};
+  pipeline::Progress progress(f.quiet ? pipeline::ProgressMode::kQuiet
+                                      : pipeline::ProgressMode::kAuto);
+  const pipeline::RunSummary summary = pipeline::run_inputs(inputs, models, options, progress);
+  print_summary(summary, inputs.size(), f.quiet);
+  const int failed = summary.count(pipeline::InputReport::Status::kFailed);
+  if (failed > 0) {
+    // Exit status 1 through main's handler: the other inputs' outputs are complete.
+    throw Error(ErrorCode::kBadInput,
+                std::to_string(failed) + " of " + std::to_string(inputs.size()) + " inputs failed");
+  }
+}
+
+}  // namespace
+
+void add_run(CLI::App& app) {
+  auto f = std::make_shared<RunFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "Detect faces and their landmarks in videos, images and folders; write an OpenFace-style "
+      "CSV per input (frame, face_id, timestamp, confidence, success, x_*, y_*)");
+  cmd->add_option("inputs", f->inputs,
+                  "Video files, image files, folders (their images, sorted by name, are one "
+                  "sequence; each video in them is its own input)");
+  cmd->add_option("--list", f->list, "File with one input path per line");
+  cmd->add_option("-o,--output", f->out_dir, "Output folder")->required();
+  cmd->add_option("--detect-every", f->detect_every,
+                  "Run the detector every K frames and track from the landmarks between them "
+                  "(re-detects at once when tracking is lost); 1 = every frame")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--max-faces", f->max_faces,
+                  "Keep at most N faces per frame, best first (0 = all)")
+      ->check(CLI::Range(0, 1000000));
+  cmd->add_option("--vis-threshold", f->vis_threshold, "Minimum detector score of a face")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--landmarks68", f->landmarks68,
+                "Write the 68 iBUG/300W points (mapped from the 98 WFLW points) instead of all");
+  cmd->add_flag("--json", f->json, "Also write <name>.json per input");
+  cmd->add_flag("--annotated", f->annotated,
+                "Also write <name>_annotated.avi (videos) or <name>_annotated/ (images) with "
+                "boxes, ids and landmarks drawn");
+  cmd->add_flag("--skip-existing", f->skip_existing, "Skip inputs whose <name>.csv exists");
+  cmd->add_option("--shard", f->shard,
+                  "i/n: process only every n-th input starting at i (0-based), e.g. "
+                  "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT");
+  cmd->add_option("--fps", f->image_fps, "Frame rate of image sequences, for timestamps (0: all 0)")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_flag("-q,--quiet", f->quiet, "No progress and no time report (errors still print)");
+  cmd->add_option("--landmark-model", f->landmark_model,
+                  "STAR checkpoint (default: Landmark_98.pkl in the model folders)");
+  cmd->add_option("--detector-model", f->detector_model,
+                  "RetinaFace checkpoint (default: Alignment_RetinaFace.pth in the model folders)");
+  cmd->add_option("--models", f->models_dir,
+                  "Model folder, searched before $STARFACE_MODELS and ~/.cache/starface");
+  add_model_flags(*cmd, f->model);
+  cmd->callback([f] { run(*f); });
+}
+
+}  // namespace starface::cli

@@ -1,0 +1,55 @@
+#include "pipeline/csv_writer.h"
+
+#include <cstdio>
+
+#include "core/error.h"
+
+namespace starface::pipeline {
+
+namespace {
+
+void append_number(std::string& line, const char* format, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, format, value);
+  line += ',';
+  line += buffer;
+}
+
+std::string row(const FrameResult& frame, const FaceResult* face, int points) {
+  std::string line = std::to_string(frame.number);
+  line += ',' + std::to_string(face ? face->face_id : 0);
+  append_number(line, "%.6f", frame.timestamp);
+  append_number(line, "%.4f", face ? face->confidence : 0.0);
+  line += face ? ",1" : ",0";
+  for (int axis = 0; axis < 2; ++axis) {
+    for (int p = 0; p < points; ++p) {
+      const double v = !face ? 0.0 : axis == 0 ? face->points[p].x : face->points[p].y;
+      append_number(line, "%.4f", v);
+    }
+  }
+  line += '\n';
+  return line;
+}
+
+}  // namespace
+
+std::string csv_header(int points) {
+  std::string h = "frame, face_id, timestamp, confidence, success";
+  for (const char* axis : {"x", "y"}) {
+    for (int p = 0; p < points; ++p) h += std::string(", ") + axis + "_" + std::to_string(p);
+  }
+  return h + "\n";
+}
+
+std::string csv_rows(const FrameResult& frame, int points) {
+  if (frame.faces.empty()) return row(frame, nullptr, points);
+  std::string text;
+  for (const FaceResult& face : frame.faces) {
+    check_internal(static_cast<int>(face.points.size()) == points,
+                   "csv_rows: a face has the wrong number of points");
+    text += row(frame, &face, points);
+  }
+  return text;
+}
+
+}  // namespace starface::pipeline

@@ -1,0 +1,19 @@
+// OpenFace 2 style landmark CSV (shared/reference/ecosystem.md section 3): header
+// "frame, face_id, timestamp, confidence, success, x_0, ..., x_{P-1}, y_0, ..., y_{P-1}"
+// (comma + space in the header, plain commas in rows), one row per face per frame, and a
+// row with success 0 (face_id 0, zeros) for a frame without a face, so no frame is skipped.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "pipeline/results.h"
+
+namespace starface::pipeline {
+
+std::string csv_header(int points);
+
+// The rows of one frame, each ending in '\n'. Faces must carry `points` points (kInternal).
+std::string csv_rows(const FrameResult& frame, int points);
+
+}  // namespace starface::pipeline

@@ -1,0 +1,139 @@
+#include "pipeline/face_pipeline.h"
+
+#include "core/error.h"
+#include "vision/crop.h"
+
+namespace starface::pipeline {
+
+namespace {
+
+star::Box detection_box(const retinaface::Detection& d) {
+  return star::Box{d.x1, d.y1, d.x2, d.y2};
+}
+
+// A box the crop convention refuses (no size after truncation, off the image) is no face.
+bool usable(const star::Box& box, const cv::Mat& image) {
+  try {
+    star::truncate_and_check(box, image.cols, image.rows);
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+FacePipeline::FacePipeline(FaceModels models, TrackOptions options, StageProfile& profile)
+    : models_(std::move(models)),
+      options_(options),
+      profile_(profile),
+      ids_(options.match_iou, options.forget_after) {
+  if (options_.detect_every < 1) {
+    throw Error(ErrorCode::kBadArgument, "--detect-every must be at least 1");
+  }
+}
+
+bool FacePipeline::detection_due() const {
+  return tracks_.empty() || frames_since_detection_ + 1 >= options_.detect_every;
+}
+
+FrameResult FacePipeline::process(const vision::Frame& frame) {
+  FrameResult result;
+  result.number = frame.number;
+  result.timestamp = frame.timestamp;
+  if (detection_due() || !track(frame.image, result)) detect(frame.image, result);
+  return result;
+}
+
+std::vector<FaceResult> FacePipeline::landmarks_at(const cv::Mat& image,
+                                                   const std::vector<star::Box>& boxes) {
+  std::vector<FaceResult> faces(boxes.size());
+  if (boxes.empty()) return faces;
+  std::vector<star::CropMatrix> matrices;
+  Tensor input;
+  {
+    ScopedStage stage(profile_, "crop");
+    std::vector<cv::Mat> crops;
+    for (const star::Box& box : boxes) {
+      matrices.push_back(star::crop_matrix(star::truncate_and_check(box, image.cols, image.rows)));
+      crops.push_back(vision::warp_crop(image, matrices.back()));
+    }
+    input = vision::crops_to_input(crops);
+  }
+  ScopedStage stage(profile_, "landmarks");
+  const Tensor landmarks = models_.landmarks(input);
+  check_internal(landmarks.shape().size() == 3 && landmarks.dim(0) == std::ssize(boxes) &&
+                     landmarks.dim(1) == models_.points && landmarks.dim(2) == 2,
+                 "landmark network returned an unexpected shape");
+  const float* data = landmarks.data<float>();
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    faces[i].box = boxes[i];
+    faces[i].points =
+        star::landmarks_to_image(data + i * models_.points * 2, models_.points, matrices[i]);
+  }
+  return faces;
+}
+
+void FacePipeline::detect(const cv::Mat& image, FrameResult& result) {
+  std::vector<retinaface::Detection> found;
+  {
+    ScopedStage stage(profile_, "detect");
+    found = models_.detect(image);
+  }
+  std::vector<star::Box> boxes;
+  std::vector<float> scores;
+  for (const retinaface::Detection& d : found) {
+    if (d.score < options_.vis_threshold || !usable(detection_box(d), image)) continue;
+    if (options_.max_faces > 0 && std::ssize(boxes) >= options_.max_faces) break;
+    boxes.push_back(detection_box(d));
+    scores.push_back(d.score);
+  }
+  result.detected = true;
+  result.faces = landmarks_at(image, boxes);
+  ScopedStage stage(profile_, "track");
+  const std::vector<int> ids = ids_.assign(boxes);
+  tracks_.clear();
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    FaceResult& face = result.faces[i];
+    face.face_id = ids[i];
+    face.confidence = scores[i];
+    const star::Box landmark_box = bounding_box(face.points);
+    tracks_.push_back(
+        Track{ids[i], scores[i], measure_margins(boxes[i], landmark_box), landmark_box});
+  }
+  frames_since_detection_ = 0;
+}
+
+bool FacePipeline::track(const cv::Mat& image, FrameResult& result) {
+  std::vector<star::Box> boxes;
+  {
+    ScopedStage stage(profile_, "track");
+    for (const Track& t : tracks_) {
+      boxes.push_back(apply_margins(t.landmark_box, t.margins));
+      if (!usable(boxes.back(), image)) return false;
+    }
+  }
+  std::vector<FaceResult> faces = landmarks_at(image, boxes);
+  ScopedStage stage(profile_, "track");
+  std::vector<star::Box> landmark_boxes;
+  for (size_t i = 0; i < faces.size(); ++i) {
+    landmark_boxes.push_back(bounding_box(faces[i].points));
+    if (tracking_lost(tracks_[i].landmark_box, landmark_boxes[i], image.cols, image.rows)) {
+      return false;
+    }
+  }
+  std::vector<int> ids;
+  for (size_t i = 0; i < faces.size(); ++i) {
+    tracks_[i].landmark_box = landmark_boxes[i];
+    faces[i].face_id = tracks_[i].id;
+    faces[i].confidence = tracks_[i].confidence;
+    faces[i].tracked = true;
+    ids.push_back(tracks_[i].id);
+  }
+  ids_.track(ids, boxes);
+  result.faces = std::move(faces);
+  ++frames_since_detection_;
+  return true;
+}
+
+}  // namespace starface::pipeline

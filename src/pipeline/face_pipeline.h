@@ -1,0 +1,68 @@
+// The per-frame loop: find faces (detector, or tracking from the previous landmarks), crop,
+// STAR landmarks for all faces of the frame in one batch, map back, keep face ids stable.
+// Detector and landmark network come in as callbacks, so tests run it on fakes and the CLI
+// on RetinaFace and an Engine.
+#pragma once
+
+#include <functional>
+#include <opencv2/core.hpp>
+#include <vector>
+
+#include "core/tensor.h"
+#include "nets/retinaface/detection.h"
+#include "pipeline/face_ids.h"
+#include "pipeline/results.h"
+#include "pipeline/stage_profile.h"
+#include "pipeline/tracking.h"
+#include "vision/video.h"
+
+namespace starface::pipeline {
+
+// BGR image -> candidates in descending score (vision::detect_faces' contract).
+using DetectFaces = std::function<std::vector<retinaface::Detection>(const cv::Mat& bgr)>;
+// float32 [N, 3, 256, 256] crops -> landmarks [N, P, 2] in [-1, 1] (Engine::landmarks).
+using RunLandmarks = std::function<Tensor(const Tensor& crops)>;
+
+struct FaceModels {
+  DetectFaces detect;
+  RunLandmarks landmarks;
+  int points = 98;  // P, known before the first face (the CSV header needs it)
+};
+
+struct TrackOptions {
+  int detect_every = 1;        // 1: detect every frame; K: detect every K-th, track between
+  int max_faces = 0;           // 0: all faces; N: the N best-scoring ones
+  double vis_threshold = 0.5;  // detections below are not faces (OpenFace's vis_threshold)
+  double match_iou = 0.3;      // same face across frames when boxes overlap this much
+  int forget_after = 5;        // frames a face may be missing and keep its id
+};
+
+class FacePipeline {
+ public:
+  FacePipeline(FaceModels models, TrackOptions options, StageProfile& profile);
+  FrameResult process(const vision::Frame& frame);
+
+ private:
+  struct Track {
+    int id;
+    float confidence;
+    BoxMargins margins;
+    star::Box landmark_box;
+  };
+
+  bool detection_due() const;
+  // Landmarks of faces at `boxes` (already valid for the image), in the boxes' order.
+  std::vector<FaceResult> landmarks_at(const cv::Mat& image, const std::vector<star::Box>& boxes);
+  void detect(const cv::Mat& image, FrameResult& result);
+  // False when tracking is lost; `result` is then left without faces.
+  bool track(const cv::Mat& image, FrameResult& result);
+
+  FaceModels models_;
+  TrackOptions options_;
+  StageProfile& profile_;
+  FaceIds ids_;
+  std::vector<Track> tracks_;
+  int frames_since_detection_ = 0;
+};
+
+}  // namespace starface::pipeline

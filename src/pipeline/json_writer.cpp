@@ -1,0 +1,39 @@
+#include "pipeline/json_writer.h"
+
+#include "core/error.h"
+
+namespace starface::pipeline {
+
+nlohmann::json frame_json(const FrameResult& frame) {
+  nlohmann::json faces = nlohmann::json::array();
+  for (const FaceResult& f : frame.faces) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const star::Point& p : f.points) points.push_back({p.x, p.y});
+    faces.push_back({{"face_id", f.face_id},
+                     {"confidence", f.confidence},
+                     {"tracked", f.tracked},
+                     {"box", {f.box.x1, f.box.y1, f.box.x2, f.box.y2}},
+                     {"landmarks", points}});
+  }
+  return {{"frame", frame.number},
+          {"timestamp", frame.timestamp},
+          {"detected", frame.detected},
+          {"faces", faces}};
+}
+
+JsonStreamWriter::JsonStreamWriter(std::ostream& out, const nlohmann::json& header) : out_(out) {
+  check_internal(header.is_object() && !header.contains("frames"),
+                 "JSON header must be an object without frames");
+  std::string text = header.dump();
+  text.pop_back();  // reopen the object to append "frames"
+  out_ << text << (header.empty() ? "" : ",") << "\"frames\":[\n";
+}
+
+void JsonStreamWriter::add(const FrameResult& frame) {
+  out_ << (first_ ? "" : ",\n") << frame_json(frame).dump();
+  first_ = false;
+}
+
+void JsonStreamWriter::finish() { out_ << "\n]}\n"; }
+
+}  // namespace starface::pipeline

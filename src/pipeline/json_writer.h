@@ -1,0 +1,29 @@
+// Per-input JSON, streamed frame by frame so a long video never sits in memory:
+// {"input": ..., "name": ..., "points": P, "layout": "native"|"ibug68",
+//  "frames": [{"frame": 1, "timestamp": s, "detected": true,
+//              "faces": [{"face_id", "confidence", "tracked", "box": [x1,y1,x2,y2],
+//                         "landmarks": [[x,y], ...]}]}, ...]}
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "pipeline/results.h"
+
+namespace starface::pipeline {
+
+nlohmann::json frame_json(const FrameResult& frame);
+
+class JsonStreamWriter {
+ public:
+  JsonStreamWriter(std::ostream& out, const nlohmann::json& header);
+  void add(const FrameResult& frame);
+  void finish();  // closes the array and the object
+
+ private:
+  std::ostream& out_;
+  bool first_ = true;
+};
+
+}  // namespace starface::pipeline

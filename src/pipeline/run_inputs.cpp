@@ -1,0 +1,173 @@
+#include "pipeline/run_inputs.h"
+
+#include "core/error.h"
+#include "pipeline/annotate.h"
+#include "pipeline/atomic_file.h"
+#include "pipeline/csv_writer.h"
+#include "pipeline/json_writer.h"
+#include "pipeline/layout68.h"
+
+namespace starface::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The outputs of one input while it runs; nothing is visible under a final name until
+// commit().
+class InputWriters {
+ public:
+  InputWriters(const Input& input, const RunOptions& options, int points, double fps)
+      : options_(options),
+        points_(options.landmarks68 ? 68 : points),
+        csv_(csv_path(options, input)) {
+    csv_.stream() << csv_header(points_);
+    if (options.json) {
+      json_file_ = std::make_unique<AtomicTextFile>(options.out_dir / (input.name + ".json"));
+      json_ = std::make_unique<JsonStreamWriter>(
+          json_file_->stream(),
+          nlohmann::json{{"input", input.path},
+                         {"name", input.name},
+                         {"points", points_},
+                         {"layout", options.landmarks68 ? "ibug68" : "native"}});
+    }
+    if (options.annotated) {
+      annotated_ = std::make_unique<AnnotatedWriter>(options.out_dir, input.name,
+                                                     input.kind == Input::Kind::kVideo, fps);
+    }
+  }
+
+  void add(const vision::Frame& frame, FrameResult result) {
+    if (annotated_) annotated_->add(frame, result);  // draws all 98 points
+    if (options_.landmarks68) {
+      for (FaceResult& f : result.faces) f.points = to_ibug68(f.points);
+    }
+    csv_.stream() << csv_rows(result, points_);
+    if (json_) json_->add(result);
+  }
+
+  void commit_all_but_csv() {
+    if (json_) {
+      json_->finish();
+      json_file_->commit();
+    }
+    if (annotated_) annotated_->commit();
+  }
+  // Last of all: its presence means the input is complete.
+  void commit_csv() { csv_.commit(); }
+
+ private:
+  const RunOptions& options_;
+  int points_;
+  AtomicTextFile csv_;
+  std::unique_ptr<AtomicTextFile> json_file_;
+  std::unique_ptr<JsonStreamWriter> json_;
+  std::unique_ptr<AnnotatedWriter> annotated_;
+};
+
+void write_profile(const RunOptions& options, const Input& input, const InputReport& report) {
+  AtomicTextFile file(profile_path(options, input));
+  nlohmann::json j = report.profile.to_json(report.wall_ms);
+  j["input"] = input.path;
+  j["frames"] = report.frames;
+  j["faces"] = report.faces;
+  j["fps"] = report.wall_ms > 0 ? report.frames * 1000.0 / report.wall_ms : 0.0;
+  file.stream() << j.dump(2) << "\n";
+  file.commit();
+}
+
+void process_frames(const Input& input, const FaceModels& models, const RunOptions& options,
+                    Progress& progress, const Timer& timer, InputReport& report) {
+  std::unique_ptr<vision::FrameSource> frames = open_frames(input, options.image_fps);
+  InputWriters writers(input, options, models.points, frames->fps());
+  FacePipeline pipeline(models, options.track, report.profile);
+  progress.start(input.name, frames->expected_frames());
+  vision::Frame frame;
+  while (true) {
+    {
+      ScopedStage stage(report.profile, "decode");
+      if (!frames->next(frame)) break;
+    }
+    FrameResult result = pipeline.process(frame);
+    report.faces += static_cast<long>(result.faces.size());
+    {
+      ScopedStage stage(report.profile, "write");
+      writers.add(frame, std::move(result));
+    }
+    progress.update(++report.frames);
+  }
+  {
+    ScopedStage stage(report.profile, "write");
+    writers.commit_all_but_csv();
+  }
+  report.wall_ms = timer.elapsed_ms();
+  write_profile(options, input, report);
+  writers.commit_csv();
+}
+
+}  // namespace
+
+int RunSummary::count(InputReport::Status status) const {
+  int n = 0;
+  for (const InputReport& r : inputs) n += r.status == status;
+  return n;
+}
+
+fs::path csv_path(const RunOptions& options, const Input& input) {
+  return options.out_dir / (input.name + ".csv");
+}
+
+fs::path profile_path(const RunOptions& options, const Input& input) {
+  return options.out_dir / (input.name + "_profile.json");
+}
+
+std::unique_ptr<vision::FrameSource> open_frames(const Input& input, double image_fps) {
+  switch (input.kind) {
+    case Input::Kind::kBroken:
+      throw Error(ErrorCode::kIo, input.error);
+    case Input::Kind::kImages:
+      return std::make_unique<vision::ImageSequenceSource>(input.files, image_fps);
+    case Input::Kind::kVideo:
+      break;
+  }
+  return std::make_unique<vision::VideoSource>(input.path);
+}
+
+InputReport run_input(const Input& input, const FaceModels& models, const RunOptions& options,
+                      Progress& progress) {
+  InputReport report;
+  report.name = input.name;
+  if (options.skip_existing && fs::exists(csv_path(options, input))) {
+    report.status = InputReport::Status::kSkipped;
+    report.message = csv_path(options, input).string() + " exists";
+    progress.message(input.name + ": skipped, " + report.message);
+    return report;
+  }
+  const Timer timer;
+  try {
+    process_frames(input, models, options, progress, timer, report);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kIo && e.code() != ErrorCode::kBadInput) throw;
+    report.status = InputReport::Status::kFailed;
+    report.message = e.what();
+    progress.error("starface: skipped input: " + report.message);
+    return report;
+  }
+  progress.finish(report.frames);
+  return report;
+}
+
+RunSummary run_inputs(const std::vector<Input>& inputs, const FaceModels& models,
+                      const RunOptions& options, Progress& progress) {
+  RunSummary summary;
+  const Timer timer;
+  prepare_output_dir(options.out_dir);
+  for (const Input& input : inputs) {
+    summary.inputs.push_back(run_input(input, models, options, progress));
+    summary.profile.merge(summary.inputs.back().profile);
+  }
+  summary.wall_ms = timer.elapsed_ms();
+  return summary;
+}
+
+}  // namespace starface::pipeline

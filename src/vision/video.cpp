@@ -1,0 +1,102 @@
+#include "vision/video.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "vision/image.h"
+
+namespace starface::vision {
+
+double StreamClock::next(double pos_msec) {
+  double t = pos_msec / 1000.0;
+  if (frames_ > 0 && !(t > previous_)) {
+    t = previous_ + (step_ > 0 ? step_ : (fps_ > 0 ? 1.0 / fps_ : 0.0));
+  } else if (frames_ > 0) {
+    step_ = t - previous_;
+  }
+  previous_ = t;
+  ++frames_;
+  return t;
+}
+
+namespace {
+
+// FFmpeg decodes a cut-off AVI up to the cut without complaint, so a half-copied file would
+// pass for a short video. Its RIFF header states the size of the first RIFF chunk (all of a
+// plain AVI, the first part of an OpenDML one): a file shorter than that was cut.
+void check_avi_complete(const std::string& path, uintmax_t file_size) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char head[12] = {};
+  if (!in.read(reinterpret_cast<char*>(head), sizeof head)) return;
+  if (std::string(reinterpret_cast<char*>(head), 4) != "RIFF") return;
+  if (std::string(reinterpret_cast<char*>(head) + 8, 4) != "AVI ") return;
+  const uintmax_t riff_size = head[4] | head[5] << 8 | head[6] << 16 | uintmax_t{head[7]} << 24;
+  if (riff_size + 8 > file_size) {
+    throw Error(ErrorCode::kBadInput, path + ": truncated AVI (the header says " +
+                                          std::to_string(riff_size + 8) + " bytes, the file has " +
+                                          std::to_string(file_size) + ")");
+  }
+}
+
+}  // namespace
+
+VideoSource::VideoSource(const std::string& path) : path_(path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::kIo, path + ": no such file");
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw Error(ErrorCode::kBadInput, path + ": not a regular file");
+  }
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (size == 0) throw Error(ErrorCode::kBadInput, path + ": empty file");
+  check_avi_complete(path, size);
+  bool opened = false;
+  try {
+    opened = capture_.open(path, cv::CAP_FFMPEG);
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kBadInput, path + ": cannot open video (" + e.msg + ")");
+  }
+  if (!opened) throw Error(ErrorCode::kBadInput, path + ": not a video OpenCV can decode");
+  fps_ = capture_.get(cv::CAP_PROP_FPS);
+  if (!(fps_ > 0 && fps_ < 1000)) fps_ = 0;
+  expected_ = std::max(0L, static_cast<long>(capture_.get(cv::CAP_PROP_FRAME_COUNT)));
+  clock_ = StreamClock(fps_);
+}
+
+bool VideoSource::next(Frame& frame) {
+  bool got = false;
+  try {
+    got = capture_.read(frame.image);
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kBadInput, path_ + ": cannot decode frame " +
+                                          std::to_string(number_ + 1) + " (" + e.msg + ")");
+  }
+  if (!got || frame.image.empty()) {
+    if (number_ == 0) throw Error(ErrorCode::kBadInput, path_ + ": no decodable video frame");
+    return false;
+  }
+  if (frame.image.type() != CV_8UC3) {
+    throw Error(ErrorCode::kBadInput, path_ + ": frame " + std::to_string(number_ + 1) +
+                                          " is not 8-bit 3-channel colour");
+  }
+  frame.number = ++number_;
+  frame.timestamp = clock_.next(capture_.get(cv::CAP_PROP_POS_MSEC));
+  frame.source = path_;
+  return true;
+}
+
+ImageSequenceSource::ImageSequenceSource(std::vector<std::string> paths, double fps)
+    : paths_(std::move(paths)), fps_(fps) {}
+
+bool ImageSequenceSource::next(Frame& frame) {
+  if (index_ >= paths_.size()) return false;
+  frame.image = read_image(paths_[index_]);
+  frame.number = static_cast<int>(index_) + 1;
+  frame.timestamp = fps_ > 0 ? static_cast<double>(index_) / fps_ : 0.0;
+  frame.source = paths_[index_];
+  ++index_;
+  return true;
+}
+
+}  // namespace starface::vision

@@ -1,0 +1,348 @@
+// starface run's loop over inputs with fake and tiny models: outputs and their layout, the
+// real video's timestamps in the CSV, bad inputs reported and skipped, --skip-existing, and a
+// run killed mid-input that leaves only files marked partial.
+#include "pipeline/run_inputs.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "engine/engine.h"
+#include "pipeline/atomic_file.h"
+#include "pipeline/fakes.h"
+#include "support/fixtures.h"
+
+namespace starface::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using pipeline::InputReport;
+
+std::vector<std::string> lines_of(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::vector<std::string> fields(const std::string& row) {
+  std::vector<std::string> out;
+  std::stringstream s(row);
+  for (std::string f; std::getline(s, f, ',');) out.push_back(f);
+  return out;
+}
+
+// Files whose name says they are partial, anywhere under dir.
+int partial_files(const fs::path& dir) {
+  int n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    n += e.path().filename().string().find(".partial") != std::string::npos;
+  }
+  return n;
+}
+
+// A folder of PNG frames: face a moving right, absent on frame `gap`.
+fs::path write_sequence(const fs::path& dir, int frames, int gap = -1) {
+  fs::create_directories(dir);
+  for (int n = 1; n <= frames; ++n) {
+    std::vector<FakeFace> faces;
+    if (n != gap) faces.push_back({20 + 2 * n, 40, 60, 250});
+    char name[32];
+    std::snprintf(name, sizeof name, "f%04d.png", n);
+    cv::imwrite((dir / name).string(), fake_frame(n, faces).image);
+  }
+  return dir;
+}
+
+// Writes a short video of fake faces (MJPG unless told otherwise).
+fs::path write_video(const fs::path& path, int frames,
+                     int fourcc = cv::VideoWriter::fourcc('M', 'J', 'P', 'G')) {
+  cv::VideoWriter writer(path.string(), cv::CAP_FFMPEG, fourcc, 10.0,
+                         cv::Size(kFrameWidth, kFrameHeight));
+  EXPECT_TRUE(writer.isOpened());
+  for (int n = 1; n <= frames; ++n) {
+    writer.write(fake_frame(n, {{20 + 3 * n, 40, 70, 250}, {200, 100, 60, 240}}).image);
+  }
+  return path;
+}
+
+void copy_head(const fs::path& from, const fs::path& to, uintmax_t bytes) {
+  std::ifstream in(from, std::ios::binary);
+  std::string head(bytes, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  std::ofstream(to, std::ios::binary) << head;
+}
+
+pipeline::RunOptions options_for(const fs::path& out) {
+  pipeline::RunOptions o;
+  o.out_dir = out;
+  return o;
+}
+
+pipeline::Progress quiet_progress() { return pipeline::Progress(pipeline::ProgressMode::kQuiet); }
+
+TEST(RunInputs, ImageSequenceWritesCsvJsonProfileAndAnnotatedImages) {
+  const auto dir = temp_dir("run");
+  const auto seq = write_sequence(dir / "seq", 4, /*gap=*/3);
+  FakeDetector detector;
+  auto options = options_for(dir / "out");
+  options.json = options.annotated = true;
+  options.image_fps = 25;
+  auto progress = quiet_progress();
+  const auto summary = pipeline::run_inputs(pipeline::expand_inputs({seq.string()}),
+                                            fake_models(detector), options, progress);
+  ASSERT_EQ(summary.count(InputReport::Status::kDone), 1) << summary.inputs[0].message;
+  const auto rows = lines_of(dir / "out" / "seq.csv");
+  ASSERT_EQ(rows.size(), 5u);  // header + 4 frames of at most one face
+  EXPECT_EQ(fields(rows[0]).size(), 5u + 2 * 98);
+  const auto r1 = fields(rows[1]);
+  EXPECT_EQ(r1[0], "1");
+  EXPECT_EQ(r1[1], "0");
+  EXPECT_EQ(r1[2], "0.000000");
+  EXPECT_EQ(r1[4], "1");
+  EXPECT_NEAR(std::stod(r1[5]), 22, 1.0);  // x_0: the square's left edge on frame 1
+  const auto r3 = fields(rows[3]);
+  EXPECT_EQ(r3[0], "3");
+  EXPECT_EQ(r3[2], "0.080000");
+  EXPECT_EQ(r3[4], "0");  // no face on frame 3
+  EXPECT_EQ(fields(rows[4])[1], "0");
+  std::ifstream json_in(dir / "out" / "seq.json");
+  const auto j = nlohmann::json::parse(json_in);
+  EXPECT_EQ(j["frames"].size(), 4u);
+  EXPECT_EQ(j["points"], 98);
+  std::ifstream profile_in(dir / "out" / "seq_profile.json");
+  const auto p = nlohmann::json::parse(profile_in);
+  EXPECT_EQ(p["frames"], 4);
+  EXPECT_EQ(p["stages"][0]["stage"], "decode");
+  EXPECT_EQ(p["stages"][0]["calls"], 5);  // 4 frames and the end
+  EXPECT_EQ(p["stages"][1]["calls"], 4);  // detect
+  int annotated = 0;
+  for (const auto& e : fs::directory_iterator(dir / "out" / "seq_annotated")) {
+    annotated += cv::imread(e.path().string()).cols == kFrameWidth;
+  }
+  EXPECT_EQ(annotated, 4);
+  EXPECT_EQ(partial_files(dir / "out"), 0);
+}
+
+TEST(RunInputs, RealVideoTimestampsAndFrameNumbersReachTheCsv) {
+  const auto dir = temp_dir("run");
+  pipeline::FaceModels nobody{[](const cv::Mat&) { return std::vector<retinaface::Detection>{}; },
+                              fake_landmarks, 98};
+  auto options = options_for(dir);
+  options.landmarks68 = true;
+  auto progress = quiet_progress();
+  const auto summary = pipeline::run_inputs(
+      pipeline::expand_inputs({(shared_dir() / "data" / "face_video_1280x720.avi").string()}),
+      nobody, options, progress);
+  ASSERT_EQ(summary.count(InputReport::Status::kDone), 1) << summary.inputs[0].message;
+  const auto rows = lines_of(dir / "face_video_1280x720.csv");
+  ASSERT_EQ(rows.size(), 435u);
+  EXPECT_EQ(fields(rows[0]).size(), 5u + 2 * 68);
+  for (int i = 0; i < 434; ++i) {
+    const auto f = fields(rows[i + 1]);
+    ASSERT_EQ(f[0], std::to_string(i + 1));
+    ASSERT_NEAR(std::stod(f[2]), (7 + 2 * i) * 1001.0 / 24000.0, 1e-6) << "frame " << i;
+    ASSERT_EQ(f[4], "0");
+  }
+  EXPECT_EQ(fields(rows[1])[2], "0.291958");
+  EXPECT_EQ(fields(rows[434])[2], "36.411375");
+}
+
+TEST(RunInputs, VideoWithTheTinyStarModelTracksAndWritesAnAnnotatedVideo) {
+  const auto dir = temp_dir("run");
+  const auto video = write_video(dir / "clip.avi", 6);
+  const auto engine = Engine::load(star_fixture("models/star_wflw_tiny.pth").string());
+  FakeDetector detector;
+  pipeline::FaceModels models{detector.fn(),
+                              [&](const Tensor& crops) { return engine->landmarks(crops); },
+                              engine->config().points};
+  auto options = options_for(dir / "out");
+  options.annotated = true;
+  auto progress = quiet_progress();
+  const auto summary =
+      pipeline::run_inputs(pipeline::expand_inputs({video.string()}), models, options, progress);
+  ASSERT_EQ(summary.count(InputReport::Status::kDone), 1) << summary.inputs[0].message;
+  const auto rows = lines_of(dir / "out" / "clip.csv");
+  ASSERT_EQ(rows.size(), 1u + 6 * 2);
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const auto f = fields(rows[r]);
+    EXPECT_EQ(f[1], (r % 2 == 1) ? "0" : "1") << rows[r];  // best face first, ids stable
+    EXPECT_EQ(f[4], "1");
+    // Random weights: the points are somewhere in the crop around the detected box.
+    EXPECT_GT(std::stod(f[5]), -50);
+    EXPECT_LT(std::stod(f[5]), kFrameWidth + 50);
+  }
+  EXPECT_NEAR(std::stod(fields(rows[3])[2]), 0.1, 1e-3);  // frame 2 at 10 fps
+  cv::VideoCapture annotated((dir / "out" / "clip_annotated.avi").string(), cv::CAP_FFMPEG);
+  ASSERT_TRUE(annotated.isOpened());
+  int frames = 0;
+  for (cv::Mat f; annotated.read(f);) frames += f.cols == kFrameWidth;
+  EXPECT_EQ(frames, 6);
+  EXPECT_EQ(partial_files(dir / "out"), 0);
+}
+
+TEST(RunInputs, BadInputsAreReportedAndSkippedWhileTheOthersRun) {
+  const auto dir = temp_dir("run");
+  const auto good = write_sequence(dir / "good", 2);
+  std::ofstream(dir / "empty.mp4");
+  std::ofstream(dir / "notes.avi") << "not a video at all\n";
+  // The test video cut in the middle, as an interrupted copy leaves it: FFmpeg would decode
+  // the first half without complaint.
+  copy_head(shared_dir() / "data" / "face_video_1280x720.avi", dir / "truncated.avi",
+            fs::file_size(shared_dir() / "data" / "face_video_1280x720.avi") / 2);
+  // An MP4 cut before its index (the moov atom comes last).
+  const auto mp4 = write_video(dir / "whole.mp4", 5, cv::VideoWriter::fourcc('m', 'p', '4', 'v'));
+  copy_head(mp4, dir / "cut.mp4", fs::file_size(mp4) / 2);
+  fs::remove(mp4);
+  fs::create_directories(dir / "corrupt");
+  cv::imwrite((dir / "corrupt" / "a.png").string(), fake_frame(1, {}).image);
+  std::ofstream(dir / "corrupt" / "b.png") << "garbage";
+  const std::vector<std::string> paths = {(dir / "empty.mp4").string(),
+                                          (dir / "notes.avi").string(),
+                                          (dir / "truncated.avi").string(),
+                                          (dir / "missing.mov").string(),
+                                          (dir / "corrupt").string(),
+                                          (dir / "cut.mp4").string(),
+                                          good.string()};
+  FakeDetector detector;
+  auto progress = quiet_progress();
+  const auto summary = pipeline::run_inputs(pipeline::expand_inputs(paths), fake_models(detector),
+                                            options_for(dir / "out"), progress);
+  ASSERT_EQ(summary.inputs.size(), 7u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(summary.inputs[i].status, InputReport::Status::kFailed) << paths[i];
+    EXPECT_NE(summary.inputs[i].message.find(fs::path(paths[i]).filename().string()),
+              std::string::npos)
+        << summary.inputs[i].message;
+  }
+  EXPECT_NE(summary.inputs[4].message.find("b.png"), std::string::npos);  // the bad frame
+  EXPECT_NE(summary.inputs[2].message.find("truncated AVI"), std::string::npos);
+  EXPECT_EQ(summary.inputs[6].status, InputReport::Status::kDone);
+  EXPECT_TRUE(fs::exists(dir / "out" / "good.csv"));
+  for (const char* name : {"empty", "notes", "truncated", "missing", "corrupt", "cut"}) {
+    EXPECT_FALSE(fs::exists(dir / "out" / (std::string(name) + ".csv"))) << name;
+  }
+  EXPECT_EQ(partial_files(dir / "out"), 0);
+}
+
+TEST(RunInputs, SkipExistingLeavesFinishedInputsAlone) {
+  const auto dir = temp_dir("run");
+  const auto seq = write_sequence(dir / "seq", 2);
+  FakeDetector detector;
+  auto options = options_for(dir / "out");
+  auto progress = quiet_progress();
+  const auto inputs = pipeline::expand_inputs({seq.string()});
+  pipeline::run_inputs(inputs, fake_models(detector), options, progress);
+  std::ofstream(dir / "out" / "seq.csv", std::ios::app) << "marker\n";
+  options.skip_existing = true;
+  auto summary = pipeline::run_inputs(inputs, fake_models(detector), options, progress);
+  EXPECT_EQ(summary.count(InputReport::Status::kSkipped), 1);
+  EXPECT_EQ(lines_of(dir / "out" / "seq.csv").back(), "marker");
+  options.skip_existing = false;
+  summary = pipeline::run_inputs(inputs, fake_models(detector), options, progress);
+  EXPECT_EQ(summary.count(InputReport::Status::kDone), 1);
+  EXPECT_EQ(lines_of(dir / "out" / "seq.csv").size(), 3u);  // rewritten
+}
+
+TEST(RunInputs, KilledRunLeavesOnlyPartialFilesAndResumesWithSkipExisting) {
+  const auto dir = temp_dir("run");
+  const auto first = write_sequence(dir / "first", 2);
+  const auto second = write_sequence(dir / "second", 60);
+  const auto inputs = pipeline::expand_inputs({first.string(), second.string()});
+  auto options = options_for(dir / "out");
+  options.json = true;
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A slow network: the parent kills this process in the middle of the second input.
+    FakeDetector detector;
+    pipeline::FaceModels slow = fake_models(detector);
+    slow.landmarks = [](const Tensor& crops) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+      return fake_landmarks(crops);
+    };
+    auto progress = quiet_progress();
+    pipeline::run_inputs(inputs, slow, options, progress);
+    _exit(0);
+  }
+  const fs::path partial = dir / "out" / ".second.partial.csv";
+  bool mid_run = false;
+  for (int wait = 0; wait < 2000 && !mid_run; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    mid_run = fs::exists(partial) && lines_of(partial).size() > 5;
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(mid_run) << "the child never got into the second input";
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_TRUE(fs::exists(dir / "out" / "first.csv"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "second.csv"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "second.json"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "second_profile.json"));
+  EXPECT_TRUE(fs::exists(partial));  // what was killed says so in its name
+  options.skip_existing = true;
+  FakeDetector detector;
+  auto progress = quiet_progress();
+  const auto summary = pipeline::run_inputs(inputs, fake_models(detector), options, progress);
+  EXPECT_EQ(summary.inputs[0].status, InputReport::Status::kSkipped);
+  EXPECT_EQ(summary.inputs[1].status, InputReport::Status::kDone);
+  EXPECT_EQ(lines_of(dir / "out" / "second.csv").size(), 61u);
+  EXPECT_EQ(partial_files(dir / "out"), 0);
+}
+
+// Root ignores permission bits, so the permission cases run in a child that gives up root.
+// Returns the child's exit code: 0 when `body` returned true.
+int as_unprivileged_child(const std::function<bool()>& body) {
+  const pid_t child = fork();
+  if (child == 0) {
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+    _exit(body() ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(RunInputs, UnreadableFolderIsSkippedAndReadOnlyOutputIsAnError) {
+  const auto dir = temp_dir("run");
+  fs::permissions(dir, fs::perms::all);  // the unprivileged child must reach it
+  const auto locked = write_sequence(dir / "locked", 1);
+  fs::permissions(locked, fs::perms::none);
+  fs::create_directories(dir / "readonly");
+  fs::permissions(dir / "readonly", fs::perms::owner_read | fs::perms::owner_exec |
+                                        fs::perms::group_read | fs::perms::others_read |
+                                        fs::perms::group_exec | fs::perms::others_exec);
+  fs::create_directories(dir / "out");
+  fs::permissions(dir / "out", fs::perms::all);
+  const int code = as_unprivileged_child([&] {
+    const auto inputs = pipeline::expand_inputs({locked.string()});
+    if (inputs.size() != 1 || inputs[0].kind != pipeline::Input::Kind::kBroken) return false;
+    if (inputs[0].error.find("cannot read folder") == std::string::npos) return false;
+    FakeDetector detector;
+    auto progress = quiet_progress();
+    const auto summary =
+        pipeline::run_inputs(inputs, fake_models(detector), options_for(dir / "out"), progress);
+    if (summary.count(InputReport::Status::kFailed) != 1) return false;
+    try {
+      pipeline::prepare_output_dir(dir / "readonly");
+      return false;
+    } catch (const Error& e) {
+      return std::string(e.what()).find("not writable") != std::string::npos;
+    }
+  });
+  fs::permissions(locked, fs::perms::all);
+  EXPECT_EQ(code, 0);
+}
+
+}  // namespace
+}  // namespace starface::testing
