@@ -4,6 +4,7 @@
 
 #include "backends/onednn/onednn_backend.h"
 #include "backends/ref/ref_backend.h"
+#include "backends/x86/winograd.h"
 #include "core/threads.h"
 #include "graph/passes/passes.h"
 #include "import/checkpoint.h"
@@ -12,7 +13,7 @@
 namespace starface {
 
 std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
-std::vector<std::string> available_precisions() { return {"fp32"}; }
+std::vector<std::string> available_precisions() { return {"fp32", "fp32-fast"}; }
 
 namespace {
 
@@ -26,10 +27,17 @@ namespace {
 // The reference backend is the oracle: it runs the graph exactly as built. The fast
 // backend runs the graph the passes made for exactly the requested outputs.
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
+                                     const std::string& precision,
                                      const std::vector<std::string>& outputs) {
-  if (backend == "ref") return backends::ref::compile(graph);
+  if (backend == "ref") {
+    if (precision != "fp32") {
+      throw Error(ErrorCode::kBadArgument,
+                  "precision '" + precision + "' needs the onednn backend; ref is exact fp32");
+    }
+    return backends::ref::compile(graph);
+  }
   if (backend == "onednn")
-    return backends::onednn::compile(graph::passes::optimize(graph, outputs));
+    return backends::onednn::compile(graph::passes::optimize(graph, outputs), precision);
   unknown_backend(backend);
 }
 
@@ -69,7 +77,13 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
 }
 
 std::string Engine::backend_info() const {
-  if (options_.backend == "onednn") return "onednn (" + backends::onednn::isa_name() + ")";
+  if (options_.backend == "onednn") {
+    std::string info = "onednn (" + backends::onednn::isa_name() + ")";
+    if (options_.precision == "fp32-fast") {
+      info += ", winograd " + std::string(backends::x86::isa_name(backends::x86::selected_isa()));
+    }
+    return info;
+  }
   return "ref (scalar oracle, OpenMP)";
 }
 
@@ -80,7 +94,7 @@ graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
   auto& slot = plans_[key];
   if (!slot) {
     for (const std::string& name : key) graph_.output(name);  // unknown names fail here
-    slot = compile(graph_, options_.backend, key);
+    slot = compile(graph_, options_.backend, options_.precision, key);
     slot->set_profiling(profiling_);
   }
   last_plan_ = slot.get();
