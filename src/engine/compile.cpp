@@ -4,12 +4,13 @@
 
 #include "backends/onednn/onednn_backend.h"
 #include "backends/ref/ref_backend.h"
+#include "backends/x86/winograd.h"
 #include "graph/passes/passes.h"
 
 namespace starface {
 
 std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
-std::vector<std::string> available_precisions() { return {"fp32"}; }
+std::vector<std::string> available_precisions() { return {"fp32", "fp32-fast"}; }
 
 namespace detail {
 namespace {
@@ -41,16 +42,27 @@ void check_backend_and_precision(const EngineOptions& options) {
 }
 
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
+                                     const std::string& precision,
                                      const std::vector<std::string>& outputs) {
-  if (backend == "ref") return backends::ref::compile(graph);
+  if (backend == "ref") {
+    if (precision != "fp32") {
+      throw Error(ErrorCode::kBadArgument,
+                  "precision '" + precision + "' needs the onednn backend; ref is exact fp32");
+    }
+    return backends::ref::compile(graph);
+  }
   if (backend == "onednn")
-    return backends::onednn::compile(graph::passes::optimize(graph, outputs));
+    return backends::onednn::compile(graph::passes::optimize(graph, outputs), precision);
   unknown_backend(backend);
 }
 
-std::string backend_info(const std::string& backend) {
-  if (backend == "onednn") return "onednn (" + backends::onednn::isa_name() + ")";
-  return "ref (scalar oracle, OpenMP)";
+std::string backend_info(const std::string& backend, const std::string& precision) {
+  if (backend != "onednn") return "ref (scalar oracle, OpenMP)";
+  std::string info = "onednn (" + backends::onednn::isa_name() + ")";
+  if (precision == "fp32-fast") {
+    info += ", winograd " + std::string(backends::x86::isa_name(backends::x86::selected_isa()));
+  }
+  return info;
 }
 
 void rethrow_naming(const std::string& path, const Error& e) {

@@ -17,11 +17,13 @@ void check_backend_and_precision(const EngineOptions& options);
 
 // The reference backend runs the graph exactly as built (it is the oracle); the fast
 // backend runs the graph the passes made for exactly `outputs`.
+// `precision` other than "fp32" needs the fast backend.
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
+                                     const std::string& precision,
                                      const std::vector<std::string>& outputs);
 
-// "onednn (avx512_core)", "ref (scalar oracle, OpenMP)".
-std::string backend_info(const std::string& backend);
+// "onednn (avx512_core)", "onednn (avx512_core), winograd avx512", "ref (scalar oracle, OpenMP)".
+std::string backend_info(const std::string& backend, const std::string& precision);
 
 // Rethrows `e` with `path` in front of its message unless it already names the file.
 [[noreturn]] void rethrow_naming(const std::string& path, const Error& e);

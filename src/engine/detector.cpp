@@ -33,7 +33,9 @@ class RetinaFaceDetector : public Detector {
     return retinaface::detect({out.at("loc"), out.at("conf"), out.at("landms")}, height, width);
   }
 
-  std::string backend_info() const override { return detail::backend_info(options_.backend); }
+  std::string backend_info() const override {
+    return detail::backend_info(options_.backend, options_.precision);
+  }
 
  private:
   // (H, W) of a float32 [1, 3, H, W] input; kBadDtype / kShapeMismatch otherwise.
@@ -55,7 +57,8 @@ class RetinaFaceDetector : public Detector {
     auto& slot = plans_[{height, width}];
     if (!slot) {
       const graph::Graph graph = retinaface::build_graph(state_dict_, height, width);
-      slot = detail::compile(graph, options_.backend, retinaface::head_outputs());
+      slot =
+          detail::compile(graph, options_.backend, options_.precision, retinaface::head_outputs());
     }
     return *slot;
   }

@@ -115,7 +115,9 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   return engine;
 }
 
-std::string Engine::backend_info() const { return detail::backend_info(options_.backend); }
+std::string Engine::backend_info() const {
+  return detail::backend_info(options_.backend, options_.precision);
+}
 
 graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
   std::vector<std::string> key = outputs;
@@ -124,7 +126,7 @@ graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
   auto& slot = plans_[key];
   if (!slot) {
     for (const std::string& name : key) graph_.output(name);  // unknown names fail here
-    slot = detail::compile(graph_, options_.backend, key);
+    slot = detail::compile(graph_, options_.backend, options_.precision, key);
     slot->set_profiling(profiling_);
   }
   last_plan_ = slot.get();

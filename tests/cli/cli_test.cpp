@@ -133,6 +133,20 @@ TEST(Cli, BenchProfileSplitsTimeByOpAndStage) {
   EXPECT_FALSE(p["by_op"].empty());
 }
 
+TEST(Cli, BenchRunsFp32FastAndNamesTheWinogradKernels) {
+  const CliResult r = run_starface(kBench + "--model " + kTiny +
+                                   " --precision fp32-fast --runs 1 --warmup 0 --threads 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["backend_info"].get<std::string>().find("winograd"), std::string::npos);
+  // The reference backend is the exact oracle: it refuses a faster, inexact precision.
+  const CliResult ref = run_starface(kBench + "--model " + kTiny +
+                                     " --backend ref --precision fp32-fast --runs 1 --warmup 0");
+  EXPECT_EQ(ref.exit_code, 1);
+  EXPECT_NE(ref.err.find("fp32-fast"), std::string::npos) << ref.err;
+  EXPECT_EQ(run_starface(kBench + "--model " + kTiny + " --precision fp64").exit_code, 1);
+}
+
 TEST(Cli, BenchTextNamesTheFloor) {
   const CliResult r =
       run_starface(kBench + "--model " + kTiny + " --runs 1 --warmup 0 --threads 1");

@@ -80,4 +80,15 @@ dnnl::memory ConstantCache::filled(int64_t count, float fill) {
   return mem;
 }
 
+std::shared_ptr<const x86::Winograd3x3> ConstantCache::winograd(
+    int node, int isa, const std::function<std::unique_ptr<x86::Winograd3x3>()>& make) {
+  const std::pair<int, int> key{node, isa};
+  auto it = winograd_.find(key);
+  if (it != winograd_.end()) return it->second;
+  std::shared_ptr<const x86::Winograd3x3> conv = make();
+  bytes_ += conv->weight_bytes();
+  winograd_.emplace(key, conv);
+  return conv;
+}
+
 }  // namespace starface::backends::onednn

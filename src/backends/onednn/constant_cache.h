@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
+#include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <utility>
 #include <vector>
 
+#include "backends/x86/winograd.h"
 #include "graph/graph.h"
 
 namespace starface::backends::onednn {
@@ -26,6 +29,11 @@ class ConstantCache {
   // `count` floats of `fill` ({C} means and variances of a ScaleShift run as BatchNorm).
   dnnl::memory filled(int64_t count, float fill);
 
+  // The Winograd-transformed weights of conv node `node` for kernel ISA `isa`, made by
+  // `make` on first use.
+  std::shared_ptr<const x86::Winograd3x3> winograd(
+      int node, int isa, const std::function<std::unique_ptr<x86::Winograd3x3>()>& make);
+
   // Bytes this cache allocated (the graph's own constants not included).
   size_t bytes() const { return bytes_; }
 
@@ -37,6 +45,7 @@ class ConstantCache {
   std::map<graph::ValueId, dnnl::memory> plain_;
   std::map<graph::ValueId, std::vector<std::pair<dnnl::memory::desc, dnnl::memory>>> laid_out_;
   std::map<std::pair<int64_t, float>, dnnl::memory> filled_;
+  std::map<std::pair<int, int>, std::shared_ptr<const x86::Winograd3x3>> winograd_;
   size_t bytes_ = 0;
 };
 

@@ -11,12 +11,9 @@
 #include "core/error.h"
 
 namespace starface::backends::onednn {
-namespace {
 
 using dnnl::convolution_forward;
 
-// The convolution in the layouts oneDNN prefers, with a `sum` post-op when dst is
-// prefilled (bias map, residual), then the ReLU.
 convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const graph::Node& node,
                                                    bool prefilled) {
   const graph::Attrs& a = node.attrs;
@@ -41,6 +38,8 @@ convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const grap
   if (a.relu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, a.slope, 0.0f);
   return convolution_forward::primitive_desc(desc, b.attr(post_ops), b.engine());
 }
+
+namespace {
 
 // Copies `image` bytes to each of `images` consecutive slots of `dst`.
 void repeat_image(const void* src, void* dst, size_t image, int64_t images) {
@@ -103,6 +102,7 @@ void check_operands(ProgramBuilder& b, const graph::Node& node) {
 
 void lower_conv(ProgramBuilder& b, const graph::Node& node) {
   check_operands(b, node);
+  if (b.winograd_allowed() && lower_winograd_conv(b, node)) return;
   const ValueId x = node.inputs[0];
   const ValueId map = graph::conv_bias_map(node);
   const ValueId residual = graph::conv_residual(node);

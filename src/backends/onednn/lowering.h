@@ -12,6 +12,15 @@ void lower_node(ProgramBuilder& b, const graph::Node& node);
 
 // conv.cpp: convolution with bias, bias map, residual and ReLU.
 void lower_conv(ProgramBuilder& b, const graph::Node& node);
+// The convolution in the layouts oneDNN prefers, with a `sum` post-op when dst is
+// prefilled (bias map, residual), then the ReLU.
+dnnl::convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const graph::Node& node,
+                                                         bool prefilled);
+
+// winograd_conv.cpp (--precision fp32-fast): a 3x3 / stride 1 / pad 1 conv as our Winograd
+// F(4x4, 3x3) kernel where that is measured faster than oneDNN's direct conv for the
+// layer's shape. Returns false, having added nothing, where the conv stays with oneDNN.
+bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node);
 
 // primitives.cpp: ops oneDNN runs on any layout, in place where the input dies.
 void lower_batch_norm(ProgramBuilder& b, const graph::Node& node);

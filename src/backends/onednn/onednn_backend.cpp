@@ -37,15 +37,17 @@ std::string profile_op(const Node& node) {
 }  // namespace
 
 struct OnednnPlan::Impl {
-  Impl(const graph::Graph& g, int per_pass)
+  Impl(const graph::Graph& g, int per_pass, bool fast)
       : graph(g),
         images_per_pass(per_pass),
+        winograd(fast),
         engine(dnnl::engine::kind::cpu, 0),
         stream(engine),
         constants(engine, graph) {}
 
   graph::Graph graph;
   int images_per_pass;
+  bool winograd;
   dnnl::engine engine;
   dnnl::stream stream;
   ConstantCache constants;
@@ -90,7 +92,7 @@ Program& OnednnPlan::Impl::program(int64_t batch, std::vector<ValueId> computed)
   ProgramKey key{batch, num_threads(), computed};
   auto it = programs.find(key);
   if (it == programs.end()) {
-    ProgramBuilder builder(graph, batch, computed, engine, constants);
+    ProgramBuilder builder(graph, batch, computed, engine, constants, winograd);
     it = programs.emplace(std::move(key), builder.build()).first;
   }
   return *it->second;
@@ -161,10 +163,10 @@ std::vector<graph::NodeTime> OnednnPlan::Impl::profile(const std::vector<double>
   return times;
 }
 
-OnednnPlan::OnednnPlan(const graph::Graph& graph, int images_per_pass) {
+OnednnPlan::OnednnPlan(const graph::Graph& graph, int images_per_pass, bool winograd) {
   graph::check_well_formed(graph, "onednn backend");
   check_internal(images_per_pass >= 0, "onednn backend: images_per_pass must be >= 0");
-  impl_ = std::make_unique<Impl>(graph, images_per_pass);
+  impl_ = std::make_unique<Impl>(graph, images_per_pass, winograd);
   const auto& values = impl_->graph.values();
   for (ValueId v = 0; v < static_cast<ValueId>(values.size()); ++v) {
     auto [it, inserted] = impl_->value_by_name.emplace(values[v].name, v);
@@ -215,13 +217,18 @@ OnednnPlan::ProgramStats OnednnPlan::last_program_stats() const {
     stats.buffers = p->pool.count();
     stats.layout_reorders = p->layout_reorders;
     stats.accumulator_copies = p->accumulator_copies;
+    stats.winograd_convs = p->winograd_convs;
     stats.steps = static_cast<int>(p->steps.size());
   }
   return stats;
 }
 
-std::unique_ptr<graph::Plan> compile(const graph::Graph& graph) {
-  return std::make_unique<OnednnPlan>(graph);
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& precision) {
+  if (precision != "fp32" && precision != "fp32-fast") {
+    throw Error(ErrorCode::kBadArgument, "onednn backend: unknown precision '" + precision +
+                                             "' (available: fp32, fp32-fast)");
+  }
+  return std::make_unique<OnednnPlan>(graph, 1, precision == "fp32-fast");
 }
 
 std::string isa_name() {

@@ -29,7 +29,9 @@ class OnednnPlan : public graph::Plan {
   // Copies the graph (constants share storage with it), so `graph` may go away. Throws
   // kInternal when the graph breaks the IR's rules, as the reference backend does.
   // `images_per_pass` 0 runs each batch in one pass.
-  explicit OnednnPlan(const graph::Graph& graph, int images_per_pass = 1);
+  // `winograd` (--precision fp32-fast): 3x3 stride-1 convs run as our Winograd F(4x4, 3x3)
+  // kernel where that is measured faster for the layer's shape (winograd_conv.cpp).
+  explicit OnednnPlan(const graph::Graph& graph, int images_per_pass = 1, bool winograd = false);
   ~OnednnPlan() override;
 
   // As RefPlan::run: `input` is float32 [N, ...] with the graph input's shape apart from N
@@ -45,6 +47,7 @@ class OnednnPlan : public graph::Plan {
     int buffers = 0;
     int layout_reorders = 0;     // activations converted between layouts on the way
     int accumulator_copies = 0;  // residuals copied because a later node still reads them
+    int winograd_convs = 0;      // convs run by our Winograd kernel
     int steps = 0;
   };
   ProgramStats last_program_stats() const;
@@ -55,7 +58,16 @@ class OnednnPlan : public graph::Plan {
 };
 
 // Compiles `graph` for oneDNN (an OnednnPlan). Programs are built on first use per batch.
-std::unique_ptr<graph::Plan> compile(const graph::Graph& graph);
+// `precision`: "fp32" (exact direct convolution) or "fp32-fast" (Winograd where faster);
+// kBadArgument otherwise.
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph,
+                                     const std::string& precision = "fp32");
+
+// How fp32-fast chooses between Winograd and oneDNN's direct conv for a layer: by timing
+// both once per shape (kMeasure, the default), or Winograd wherever the layer qualifies
+// (kAlways: tests, so the kernel runs whatever the timings say).
+enum class WinogradChoice { kMeasure, kAlways };
+void set_winograd_choice(WinogradChoice choice);
 
 // The instruction set oneDNN dispatches to on this CPU ("avx512_core", "avx2", ...).
 std::string isa_name();

@@ -33,6 +33,7 @@ struct Program {
   BufferPool pool;
   int layout_reorders = 0;     // activations converted between layouts on the way (not outputs)
   int accumulator_copies = 0;  // residuals copied because a later node still reads them
+  int winograd_convs = 0;      // convs run by our Winograd kernel (fp32-fast)
   std::map<int, std::string> profile_ops;  // per node that absorbed another, its profile name
 };
 

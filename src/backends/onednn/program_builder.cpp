@@ -10,10 +10,11 @@ namespace starface::backends::onednn {
 
 ProgramBuilder::ProgramBuilder(const graph::Graph& graph, int64_t batch,
                                const std::vector<ValueId>& requested, const dnnl::engine& engine,
-                               ConstantCache& constants)
+                               ConstantCache& constants, bool winograd)
     : graph_(graph),
       engine_(engine),
       constants_(constants),
+      winograd_(winograd),
       program_(std::make_unique<Program>()),
       schedule_(make_schedule(graph, requested)) {
   BatchShapes shapes = batch_shapes(graph, batch);

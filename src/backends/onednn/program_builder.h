@@ -23,8 +23,9 @@ using graph::ValueId;
 
 class ProgramBuilder {
  public:
+  // `winograd`: 3x3 stride-1 convs may run as Winograd F(4x4, 3x3) (--precision fp32-fast).
   ProgramBuilder(const graph::Graph& graph, int64_t batch, const std::vector<ValueId>& requested,
-                 const dnnl::engine& engine, ConstantCache& constants);
+                 const dnnl::engine& engine, ConstantCache& constants, bool winograd = false);
 
   // Throws starface::Error naming the node at fault (kShapeMismatch for operands that do
   // not fit, kInternal when oneDNN refuses a primitive).
@@ -33,10 +34,15 @@ class ProgramBuilder {
   // --- What an op's lowering uses (the node being lowered is node()). ---
   const graph::Graph& graph() const { return graph_; }
   const graph::Node& node() const { return graph_.nodes()[current_]; }
+  int node_index() const { return current_; }
   // For an Add that absorbs an Upsample2x (see Schedule), that node; else null.
   const graph::Node* fused_upsample() const;
   const dnnl::engine& engine() const { return engine_; }
   ConstantCache& constants() { return constants_; }
+  // Whether convs may trade exactness for speed (Winograd); see lower_winograd_conv.
+  bool winograd_allowed() const { return winograd_; }
+  // Counts the node as run by our Winograd kernel, for ProgramStats.
+  void count_winograd() { ++program_->winograd_convs; }
 
   // The value's shape at this batch size (constants keep their own).
   const Shape& shape(ValueId v) const { return shapes_.at(v); }
@@ -90,6 +96,7 @@ class ProgramBuilder {
   const graph::Graph& graph_;
   dnnl::engine engine_;
   ConstantCache& constants_;
+  bool winograd_;
   std::unique_ptr<Program> program_;
 
   std::vector<Shape> shapes_;

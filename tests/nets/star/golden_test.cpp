@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "import/npy.h"
 #include "nets/star/builder.h"
+#include "nets/star/golden_precision.h"
 #include "support/fixtures.h"
 
 #ifndef STARFACE_GOLDEN_FULL
@@ -72,8 +73,7 @@ Engine& engine_for(const std::string& model_id) {
   auto& slot = engines[model_id];
   if (!slot) {
     const json& m = star_manifest()["models"][model_id];
-    EngineOptions options;
-    options.backend = STARFACE_GOLDEN_BACKEND;
+    EngineOptions options = testing::golden_options(STARFACE_GOLDEN_BACKEND);
     if (m.contains("weights") && m["weights"] == "net_ema") options.weights = "net_ema";
     std::string path = star_fixture(m["file"]);
     if (STARFACE_GOLDEN_CONVERTED) {
@@ -120,7 +120,9 @@ class Golden : public ::testing::TestWithParam<std::string> {
     if (it == runs.end()) it = runs.emplace(GetParam(), engine.run(case_input(*c_), wanted)).first;
     out_ = it->second;
   }
-  double tol(const std::string& item) const { return (*c_)["tolerances"][item]; }
+  double tol(const std::string& item) const {
+    return static_cast<double>((*c_)["tolerances"][item]) * testing::golden_slack();
+  }
   bool has(const std::string& item) const { return (*c_)["files"].contains(item); }
 
   const json* c_ = nullptr;
