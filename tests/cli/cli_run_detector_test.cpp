@@ -1,6 +1,5 @@
 // `starface run` end to end with RetinaFace and the tiny STAR model: faces found on real
-// frames, a run killed mid-input and resumed with --skip-existing. It needs the real
-// detector: with the stub in src/engine/detector.cpp every test here fails (exit 2).
+// frames, a run killed mid-input and resumed with --skip-existing.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
