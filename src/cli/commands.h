@@ -12,6 +12,7 @@ namespace starface::cli {
 void add_analyze(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_export_onnx(CLI::App& app);
 void add_infer(CLI::App& app);
 void add_landmarks(CLI::App& app);
 

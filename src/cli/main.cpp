@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   starface::cli::add_analyze(app);
   starface::cli::add_bench(app);
   starface::cli::add_eval(app);
+  starface::cli::add_export_onnx(app);
   starface::cli::add_infer(app);
   starface::cli::add_landmarks(app);
   try {
