@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libgtest-dev libdnnl-dev libopencv-dev libcli11-dev
-          nlohmann-json3-dev libzip-dev libcurl4-openssl-dev)
+          nlohmann-json3-dev libzip-dev libcurl4-openssl-dev libhwy-dev
+          pybind11-dev python3-dev python3-numpy python3-pytest python3-onnx libonnx-dev
+          libprotobuf-dev nodejs npm python3-setuptools python3-wheel python3-venv)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()

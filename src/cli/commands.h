@@ -14,6 +14,7 @@ void add_bench(CLI::App& app);
 void add_convert(CLI::App& app);
 void add_detect(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_export_onnx(CLI::App& app);
 void add_infer(CLI::App& app);
 void add_landmarks(CLI::App& app);
 void add_models(CLI::App& app);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   starface::cli::add_convert(app);
   starface::cli::add_detect(app);
   starface::cli::add_eval(app);
+  starface::cli::add_export_onnx(app);
   starface::cli::add_infer(app);
   starface::cli::add_landmarks(app);
   starface::cli::add_models(app);

@@ -14,6 +14,7 @@ TEST(Cli, HelpForEverySubcommand) {
   const std::pair<std::string, std::string> flags[] = {{"analyze", "--json"},
                                                        {"bench", "--peak"},
                                                        {"convert", "--precision"},
+                                                       {"export-onnx", "--heatmaps"},
                                                        {"infer", "--heatmaps"},
                                                        {"landmarks", "--box"}};
   for (const auto& [sub, flag] : flags) {
