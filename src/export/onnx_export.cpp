@@ -132,6 +132,8 @@ class Exporter {
         return scale_shift(n);
       case OpKind::kRelu:
         return unary(n, "Relu");
+      case OpKind::kLeakyRelu:
+        return leaky_relu(n);
       case OpKind::kSigmoid:
         return sigmoid(n);
       case OpKind::kAdd:
@@ -142,6 +144,8 @@ class Exporter {
         return max_pool(n);
       case OpKind::kUpsample2x:
         return upsample(n);
+      case OpKind::kUpsampleNearest:  // RetinaFace's FPN: the export is STAR's (static 256x256)
+        unsupported(n, "op");
       case OpKind::kConcat:
         return concat(n);
       case OpKind::kBoundaryPlanes:
@@ -191,19 +195,21 @@ class Exporter {
     std::vector<std::pair<std::string, std::string>> tail;  // (op, second input) after Conv
     if (map >= 0) tail.push_back({"Add", in(map)});
     if (residual >= 0) tail.push_back({"Add", in(residual)});
-    if (a.relu) tail.push_back({"Relu", ""});
+    if (a.relu) tail.push_back({a.slope != 0.0f ? "LeakyRelu" : "Relu", ""});
     std::string x = tail.empty() ? out(n) : temp(n, "/conv");
     onnx::NodeProto* c = b_.node("Conv", {in(n.inputs[0]), in(n.inputs[1]), in(n.inputs[2])}, x);
     OnnxBuilder::ints(c, "kernel_shape", {a.kernel, a.kernel});
     OnnxBuilder::ints(c, "strides", {a.stride, a.stride});
     OnnxBuilder::ints(c, "pads", {a.pad, a.pad, a.pad, a.pad});
+    if (a.groups != 1) OnnxBuilder::ints(c, "group", {a.groups});
     for (size_t i = 0; i < tail.size(); ++i) {
       const auto& [op, second] = tail[i];
       const std::string y =
           i + 1 == tail.size() ? out(n) : temp(n, "/" + std::string(i == 0 ? "a" : "b"));
       std::vector<std::string> inputs{x};
       if (!second.empty()) inputs.push_back(second);
-      b_.node(op, inputs, y);
+      onnx::NodeProto* t = b_.node(op, inputs, y);
+      if (op == "LeakyRelu") OnnxBuilder::real(t, "alpha", a.slope);
       x = y;
     }
   }
@@ -225,6 +231,9 @@ class Exporter {
   }
 
   void unary(const Node& n, const std::string& op) { b_.node(op, {in(n.inputs[0])}, out(n)); }
+  void leaky_relu(const Node& n) {
+    OnnxBuilder::real(b_.node("LeakyRelu", {in(n.inputs[0])}, out(n)), "alpha", n.attrs.slope);
+  }
   // 1 / (1 + exp(-x)) rather than Sigmoid: ONNX Runtime's Sigmoid is a fast approximation
   // whose error, through the fusion maps of low-mass channels, moved tiny-model landmarks
   // by 1.85e-5 (over the 1.29e-5 tolerance); written out they are 1.8e-6 off.
