@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build g++ pkg-config libgtest-dev libdnnl-dev libopencv-dev libcli11-dev
-          nlohmann-json3-dev libzip-dev libcurl4-openssl-dev libhwy-dev
+          nlohmann-json3-dev libzip-dev libcurl4-openssl-dev libhwy-dev zlib1g-dev
           pybind11-dev python3-dev python3-numpy python3-pytest python3-onnx libonnx-dev
           libprotobuf-dev nodejs npm python3-setuptools python3-wheel python3-venv)
 sudo=""
@@ -18,5 +18,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Optional, for live fuzzing (fuzz/run.sh): clang-14 libclang-rt-14-dev.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
 cmake --build build

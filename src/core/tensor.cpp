@@ -99,16 +99,19 @@ Storage::~Storage() { std::free(data_); }
 namespace {
 
 // Validates a shape for allocation: non-negative dims, element count that fits in memory.
+// A zero dimension counts as one: an empty tensor's strides are still products of its other
+// dimensions, which must not overflow.
 void check_shape(const Shape& shape, DType dtype) {
   constexpr int64_t kMaxBytes = int64_t{1} << 40;
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0)
       throw Error(ErrorCode::kShapeMismatch, "negative dimension in shape " + shape_str(shape));
-    if (d != 0 && n > kMaxBytes / d) {
+    const int64_t factor = std::max<int64_t>(d, 1);
+    if (n > kMaxBytes / factor) {
       throw Error(ErrorCode::kShapeMismatch, "shape " + shape_str(shape) + " is too large");
     }
-    n *= d;
+    n *= factor;
   }
   if (n > kMaxBytes / static_cast<int64_t>(dtype_size(dtype))) {
     throw Error(ErrorCode::kShapeMismatch, "shape " + shape_str(shape) + " is too large");

@@ -1,6 +1,7 @@
 #include "import/checkpoint.h"
 
 #include "core/error.h"
+#include "import/printable.h"
 #include "import/torch_file.h"
 
 namespace starface::import {
@@ -16,7 +17,7 @@ std::string key_list(const PyDict& dict) {
   for (const auto& [key, value] : dict.items()) {
     if (shown == kKeysShown) return out + ", ... (" + std::to_string(dict.size()) + " in all)";
     if (shown++) out += ", ";
-    out += key.is(PyObject::Kind::kStr) ? "'" + key.as_str() + "'" : key.type_name();
+    out += key.is(PyObject::Kind::kStr) ? "'" + printable(key.as_str()) + "'" : key.type_name();
   }
   return out.empty() ? "none" : out;
 }
@@ -82,13 +83,13 @@ TensorMap state_dict_from(const PyObject& root, const std::string& path,
                                             " has a key of type " + key.type_name());
     }
     if (!value.is(PyObject::Kind::kTensor)) {
-      throw Error(ErrorCode::kBadInput, path + ": state dict entry '" + key.as_str() + "' is a " +
-                                            value.type_name() + ", not a tensor");
+      throw Error(ErrorCode::kBadInput, path + ": state dict entry '" + printable(key.as_str()) +
+                                            "' is a " + value.type_name() + ", not a tensor");
     }
     const std::string name = strip_data_parallel(key.as_str());
     if (!tensors.emplace(name, value.as_tensor()).second) {
-      throw Error(ErrorCode::kBadInput,
-                  path + ": state dict key '" + name + "' appears both with and without 'module.'");
+      throw Error(ErrorCode::kBadInput, path + ": state dict key '" + printable(name) +
+                                            "' appears both with and without 'module.'");
     }
   }
   return tensors;
@@ -96,6 +97,11 @@ TensorMap state_dict_from(const PyObject& root, const std::string& path,
 
 TensorMap load_state_dict(const std::string& path, const LoadOptions& options) {
   return state_dict_from(load_torch_file(path), path, options);
+}
+
+TensorMap load_state_dict_bytes(std::span<const std::byte> bytes, const std::string& name,
+                                const LoadOptions& options) {
+  return state_dict_from(load_torch_bytes(bytes, name), name, options);
 }
 
 }  // namespace starface::import

@@ -1,6 +1,8 @@
 // The state dict of a checkpoint, whatever layout wraps it.
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <string>
 
 #include "core/tensor.h"
@@ -21,6 +23,10 @@ struct LoadOptions {
 // the requested entry is absent, kNotACheckpoint when no state dict can be found, and
 // kBadInput for a state dict entry that is not a tensor, naming the key.
 TensorMap load_state_dict(const std::string& path, const LoadOptions& options = {});
+
+// The same for a file already in memory; `name` stands for its path in errors.
+TensorMap load_state_dict_bytes(std::span<const std::byte> bytes, const std::string& name,
+                                const LoadOptions& options = {});
 
 // The same, from an already loaded object tree (`path` names it in errors).
 TensorMap state_dict_from(const PyObject& root, const std::string& path,

@@ -1,5 +1,6 @@
 #include "import/npy.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -7,6 +8,7 @@
 
 #include "core/error.h"
 #include "import/mapped_file.h"
+#include "import/printable.h"
 
 namespace starface::import {
 
@@ -55,7 +57,7 @@ class HeaderParser {
         header.shape = parse_shape();
         seen_shape = true;
       } else {
-        fail("unexpected key '" + key + "'");
+        fail("unexpected key '" + printable(key) + "'");
       }
       if (!consume(',')) {
         expect('}');
@@ -214,6 +216,18 @@ int64_t checked_numel(const Shape& shape, size_t element, size_t available,
                                           " does not match the " + std::to_string(available) +
                                           " data bytes in the file (truncated?)");
   }
+  // An empty array's other dimensions still multiply into its strides: bound them as well
+  // (a fuzz-found (0, 2230, 98692, 23923692, 23923) overflowed them).
+  constexpr uint64_t kMaxVolume = uint64_t{1} << 40;
+  uint64_t volume = 1;
+  for (int64_t dim : shape) {
+    const uint64_t factor = std::max<uint64_t>(static_cast<uint64_t>(dim), 1);
+    if (volume > kMaxVolume / factor) {
+      throw Error(ErrorCode::kBadInput,
+                  path + ": .npy shape " + shape_str(shape) + " is too large");
+    }
+    volume *= factor;
+  }
   return static_cast<int64_t>(numel);
 }
 
@@ -230,7 +244,10 @@ std::string shape_repr(const Shape& shape) {
 
 Tensor read_npy(const std::string& path) {
   const MappedFile file(path);
-  const std::span<const std::byte> bytes = file.bytes();
+  return read_npy_bytes(file.bytes(), path);
+}
+
+Tensor read_npy_bytes(std::span<const std::byte> bytes, const std::string& path) {
   const auto fail = [&path](const std::string& what) {
     throw Error(ErrorCode::kBadInput, path + ": " + what);
   };

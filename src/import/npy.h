@@ -1,6 +1,8 @@
 // NumPy .npy files, the format of the test goldens and of tensors handed to and from tools.
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <string>
 
 #include "core/tensor.h"
@@ -12,6 +14,8 @@ namespace starface::import {
 // naming the file, for a wrong magic, a truncated file, Fortran order, big-endian data or
 // any other dtype.
 Tensor read_npy(const std::string& path);
+// The same for a file already in memory; `name` stands for its path in errors.
+Tensor read_npy_bytes(std::span<const std::byte> bytes, const std::string& name);
 
 // Writes a tensor as a format 1.0 .npy file (2.0 when the header needs it), C order.
 // Throws kBadDtype for bfloat16, which NumPy has no dtype for, and kIo on write errors.

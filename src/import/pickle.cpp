@@ -9,6 +9,7 @@
 
 #include "import/pickle_globals.h"
 #include "import/pickle_opcodes.h"
+#include "import/printable.h"
 
 namespace starface::import {
 
@@ -43,6 +44,14 @@ struct VmTuple {
   int depth = 1;
 };
 
+// What the memory budget charges, rounded up from what each allocation costs with malloc's
+// overhead and a vector's doubling (old and new buffer live at once: 3x the element).
+constexpr uint64_t kSlotCost = 3 * sizeof(StackValue) + 8;  // a stack slot
+constexpr uint64_t kObjectCost = 128;                       // a shared_ptr'd object
+constexpr uint64_t kListItemCost = 3 * sizeof(PyObject) + 8;
+constexpr uint64_t kDictItemCost = 3 * sizeof(PyDict::Item) + 64;  // + its hash index node
+constexpr uint64_t kMemoCost = 128;                                // a hash map node
+
 int depth_of(const StackValue& value) {
   if (const auto* object = std::get_if<PyObject>(&value)) return object->depth();
   if (const auto* tuple = std::get_if<VmTuplePtr>(&value)) return (*tuple)->depth;
@@ -58,17 +67,6 @@ std::string describe(const StackValue& value) {
   return "tuple";
 }
 
-// Input-controlled text, made safe and short for an error message.
-std::string printable(std::string_view text) {
-  constexpr size_t kMaxShown = 120;
-  std::string out;
-  for (char c : text.substr(0, kMaxShown)) {
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  }
-  if (text.size() > kMaxShown) out += "...";
-  return out;
-}
-
 std::string hex_byte(uint8_t byte) {
   static const char* digits = "0123456789abcdef";
   return std::string("0x") + digits[byte >> 4] + digits[byte & 15];
@@ -77,7 +75,10 @@ std::string hex_byte(uint8_t byte) {
 class Unpickler {
  public:
   Unpickler(std::span<const std::byte> data, const UnpickleOptions& options)
-      : data_(data), options_(options) {}
+      : data_(data),
+        options_(options),
+        own_budget_{data.size() + kPickleMemorySlack},
+        budget_(options.budget ? options.budget : &own_budget_) {}
 
   PyObject run(size_t* end) {
     while (true) {
@@ -124,6 +125,17 @@ class Unpickler {
     }
   }
 
+  // Charges `bytes` of heap before the object that takes them is built.
+  void charge(uint64_t bytes) {
+    if (bytes > budget_->left) {
+      fail(ErrorCode::kMalformedPickle,
+           "the objects of the pickle would take more memory than its budget (the pickle's "
+           "size plus " +
+               std::to_string(kPickleMemorySlack >> 20) + " MiB); no checkpoint needs that");
+    }
+    budget_->left -= bytes;
+  }
+
   // ---- input ----
 
   std::span<const std::byte> take(uint64_t count) {
@@ -148,6 +160,7 @@ class Unpickler {
 
   std::string read_text(uint64_t length) {
     auto bytes = take(length);  // checks the length against the input before allocating
+    charge(kObjectCost + bytes.size());
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
   }
 
@@ -169,6 +182,7 @@ class Unpickler {
       fail(ErrorCode::kMalformedPickle, "more than " + std::to_string(options_.max_objects) +
                                             " objects; no checkpoint pickle has that many");
     }
+    charge(kSlotCost);
     stack_.push_back(std::move(value));
   }
 
@@ -279,11 +293,11 @@ class Unpickler {
       case op::kBinBytes8:
         return push(PyObject::from_bytes(read_text(read_le(8))));
       case op::kEmptyList:
-        return push(PyObject::new_list());
+        return push(new_container(PyObject::new_list));
       case op::kEmptyDict:
-        return push(PyObject::new_dict());
+        return push(new_container(PyObject::new_dict));
       case op::kEmptyTuple:
-        return push(PyObject::make_tuple({}));
+        return push_tuple({});
       case op::kTuple:
         return push_tuple(pop_to_mark());
       case op::kTuple1:
@@ -335,6 +349,11 @@ class Unpickler {
                                        "writes for tensors and containers");
   }
 
+  PyObject new_container(PyObject (*make)()) {
+    charge(kObjectCost);
+    return make();
+  }
+
   std::vector<StackValue> pop_n(size_t count) {
     std::vector<StackValue> items(count);
     for (size_t i = count; i-- > 0;) items[i] = pop();
@@ -381,6 +400,7 @@ class Unpickler {
   }
 
   void push_tuple(std::vector<StackValue> items) {
+    charge(kObjectCost + items.size() * sizeof(StackValue));
     bool all_objects = true;
     int deepest = 0;
     for (const StackValue& item : items) {
@@ -403,6 +423,7 @@ class Unpickler {
 
   void append(std::vector<StackValue> items) {
     PyObject list = container_on_top(PyObject::Kind::kList);
+    charge(items.size() * kListItemCost);
     for (StackValue& item : items) {
       PyObject object = to_object(std::move(item), "a list item");
       located([&] { list.append(std::move(object)); });
@@ -414,6 +435,7 @@ class Unpickler {
       fail(ErrorCode::kMalformedPickle, "an odd number of items for key/value pairs");
     }
     PyObject dict = container_on_top(PyObject::Kind::kDict);
+    charge(items.size() / 2 * kDictItemCost);
     for (size_t i = 0; i < items.size(); i += 2) {
       PyObject key = to_object(std::move(items[i]), "a dict key");
       PyObject value = to_object(std::move(items[i + 1]), "a dict value");
@@ -421,7 +443,10 @@ class Unpickler {
     }
   }
 
-  void memo_put(uint64_t index) { memo_.insert_or_assign(index, top()); }
+  void memo_put(uint64_t index) {
+    charge(kMemoCost);
+    memo_.insert_or_assign(index, top());
+  }
 
   void memo_get(uint64_t index) {
     auto it = memo_.find(index);
@@ -474,7 +499,7 @@ class Unpickler {
     switch (global.kind) {
       case GlobalKind::kOrderedDict:
         tuple_items(args, "collections.OrderedDict's arguments", 0, 0);
-        return push(PyObject::new_dict());
+        return push(new_container(PyObject::new_dict));
       case GlobalKind::kCounter:
         return push(counter(args));
       case GlobalKind::kRebuildTensorV2:
@@ -537,12 +562,30 @@ class Unpickler {
     std::vector<int64_t> stride = int_tuple(items[3], "a tensor's stride");
     require_empty_or_none(items[5], "backward hooks");
     if (items.size() == 7) require_empty_or_none(items[6], "tensor metadata");
+    charge(kObjectCost + 2 * sizeof(int64_t) * size.size());
+    Tensor tensor;
     try {
-      return PyObject::from_tensor(Tensor::view(storage->storage, storage->dtype, std::move(size),
-                                                std::move(stride), offset));
+      tensor = Tensor::view(storage->storage, storage->dtype, std::move(size), std::move(stride),
+                            offset);
     } catch (const Error& e) {
       fail(ErrorCode::kMalformedPickle,
            std::string("a tensor does not fit its storage: ") + e.what());
+    }
+    require_within_storage(tensor);
+    return PyObject::from_tensor(std::move(tensor));
+  }
+
+  // A view may not have more elements than its storage (overlapping strides, as expand()
+  // makes): otherwise a few bytes of storage could stand for a tensor of 2^40 elements that
+  // whoever densifies it would have to allocate. Tensor::view checks the bounds.
+  void require_within_storage(const Tensor& tensor) const {
+    const uint64_t capacity = tensor.storage()->nbytes() / dtype_size(tensor.dtype());
+    // Tensor::view has bounded numel() to 2^40 bytes, so it cannot overflow.
+    if (static_cast<uint64_t>(tensor.numel()) > capacity) {
+      fail(ErrorCode::kMalformedPickle, "a tensor of shape " + shape_str(tensor.shape()) +
+                                            " has more elements than its storage of " +
+                                            std::to_string(capacity) +
+                                            " (overlapping or expanded views are not supported)");
     }
   }
 
@@ -601,6 +644,8 @@ class Unpickler {
 
   std::span<const std::byte> data_;
   const UnpickleOptions& options_;
+  PickleBudget own_budget_;
+  PickleBudget* budget_;
   size_t pos_ = 0;
   size_t op_start_ = 0;
   uint8_t opcode_ = 0;

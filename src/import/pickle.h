@@ -28,6 +28,15 @@ struct StorageRequest {
 // for the same key, so views share it.
 using StorageResolver = std::function<std::shared_ptr<Storage>(const StorageRequest&)>;
 
+// Heap the objects of one pickle may take beyond the pickle's own size. Real checkpoint
+// pickles need a few MiB at most (a few hundred bytes per tensor).
+inline constexpr uint64_t kPickleMemorySlack = uint64_t{48} << 20;
+
+// Bytes of heap that unpickling may still take; several pickles of one file can share one.
+struct PickleBudget {
+  uint64_t left;
+};
+
 struct UnpickleOptions {
   // Names the file (and record) in every error message.
   std::string source;
@@ -40,6 +49,10 @@ struct UnpickleOptions {
   // Most objects the pickle may push. Bounds memory on inputs made of millions of tiny
   // objects; the largest real checkpoints push a few hundred thousand.
   size_t max_objects = size_t{1} << 24;
+  // Where the memory of the objects is charged, conservatively and with nothing refunded,
+  // as each is built: every stack slot, string, container, item and memo entry. Null: a
+  // budget of this pickle's size plus kPickleMemorySlack. Past it, kMalformedPickle.
+  PickleBudget* budget = nullptr;
 };
 
 // Runs the pickle that starts at data[0] up to its STOP and returns its object. `end`, when

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "import/printable.h"
+
 namespace starface::import {
 
 std::shared_ptr<Storage> StorageTable::get(const StorageRequest& request) {
@@ -9,7 +11,7 @@ std::shared_ptr<Storage> StorageTable::get(const StorageRequest& request) {
     const Entry& entry = it->second;
     if (entry.dtype != request.dtype || entry.numel != request.numel) {
       throw Error(ErrorCode::kMalformedPickle,
-                  path_ + ": storage '" + request.key + "' is used as " +
+                  path_ + ": storage '" + printable(request.key) + "' is used as " +
                       std::to_string(entry.numel) + " " + dtype_name(entry.dtype) +
                       " elements and as " + std::to_string(request.numel) + " " +
                       dtype_name(request.dtype) + " elements");
@@ -19,7 +21,7 @@ std::shared_ptr<Storage> StorageTable::get(const StorageRequest& request) {
   const uint64_t element = dtype_size(request.dtype);
   const uint64_t limit = std::numeric_limits<int64_t>::max() / element;
   if (request.numel < 0 || static_cast<uint64_t>(request.numel) > limit) {
-    throw Error(ErrorCode::kMalformedPickle, path_ + ": storage '" + request.key +
+    throw Error(ErrorCode::kMalformedPickle, path_ + ": storage '" + printable(request.key) +
                                                  "' claims an impossible " +
                                                  std::to_string(request.numel) + " elements");
   }

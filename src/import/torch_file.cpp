@@ -40,20 +40,23 @@ TorchFormat detect_torch_format(std::span<const std::byte> head) {
 
 PyObject load_torch_file(const std::string& path) {
   const MappedFile file(path);
-  switch (detect_torch_format(file.bytes())) {
+  return load_torch_bytes(file.bytes(), path);
+}
+
+PyObject load_torch_bytes(std::span<const std::byte> bytes, const std::string& path) {
+  switch (detect_torch_format(bytes)) {
     case TorchFormat::kZip:
-      return load_torch_zip(file);
+      return load_torch_zip(bytes, path);
     case TorchFormat::kLegacy:
-      return load_torch_legacy(file);
+      return load_torch_legacy(bytes, path);
     case TorchFormat::kUnknown:
       break;
   }
-  if (file.bytes().empty()) {
+  if (bytes.empty()) {
     throw Error(ErrorCode::kNotACheckpoint, path + ": not a PyTorch checkpoint: the file is empty");
   }
   throw Error(ErrorCode::kNotACheckpoint,
-              path + ": not a PyTorch checkpoint: it starts with bytes " +
-                  first_bytes(file.bytes()) +
+              path + ": not a PyTorch checkpoint: it starts with bytes " + first_bytes(bytes) +
                   ", neither a zip archive (PK 03 04) nor a legacy torch.save pickle");
 }
 

@@ -22,4 +22,8 @@ TorchFormat detect_torch_format(std::span<const std::byte> head);
 // kBadDtype (a storage type starface has no dtype for), kBadInput (big-endian data).
 PyObject load_torch_file(const std::string& path);
 
+// The same for a file already in memory (`name` stands for its path in errors). Allocates
+// at most 2x bytes.size() + 64 MiB on the heap, whatever the bytes say (docs/SECURITY.md).
+PyObject load_torch_bytes(std::span<const std::byte> bytes, const std::string& name);
+
 }  // namespace starface::import

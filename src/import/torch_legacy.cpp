@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "import/pickle.h"
+#include "import/printable.h"
 #include "import/storage_table.h"
 #include "import/torch_containers.h"
 
@@ -70,10 +71,10 @@ class LegacyStorageBudget {
   std::shared_ptr<Storage> allocate(const StorageRequest& request, uint64_t nbytes) {
     if (nbytes > available_ - claimed_) {
       throw Error(ErrorCode::kTruncatedLegacy,
-                  path_ + ": truncated or corrupt: storage '" + request.key + "' claims " +
-                      std::to_string(nbytes) + " bytes, and with the storages before it that " +
-                      "is more than the " + std::to_string(available_) +
-                      " bytes left in the file after its header");
+                  path_ + ": truncated or corrupt: storage '" + printable(request.key) +
+                      "' claims " + std::to_string(nbytes) +
+                      " bytes, and with the storages before it that " + "is more than the " +
+                      std::to_string(available_) + " bytes left in the file after its header");
     }
     claimed_ += nbytes;
     return std::make_shared<Storage>(static_cast<size_t>(nbytes));
@@ -94,11 +95,12 @@ void read_storage_section(std::span<const std::byte> bytes, size_t pos,
     const std::string& key = keys[i];
     const StorageTable::Entry* entry = storages.find(key);
     if (!entry || !filled.insert(key).second) {
-      throw Error(ErrorCode::kMalformedPickle, path + ": storage key '" + key + "' is listed " +
+      throw Error(ErrorCode::kMalformedPickle, path + ": storage key '" + printable(key) +
+                                                   "' is listed " +
                                                    (entry ? "twice" : "but no tensor uses it"));
     }
-    const std::string which = "storage '" + key + "' (" + std::to_string(i + 1) + " of " +
-                              std::to_string(keys.size()) + ")";
+    const std::string which = "storage '" + printable(key) + "' (" + std::to_string(i + 1) +
+                              " of " + std::to_string(keys.size()) + ")";
     if (bytes.size() - pos < 8) {
       throw Error(ErrorCode::kTruncatedLegacy, path + ": the file ends at byte " +
                                                    std::to_string(bytes.size()) +
@@ -126,8 +128,8 @@ void read_storage_section(std::span<const std::byte> bytes, size_t pos,
   if (filled.size() != storages.size()) {
     for (const auto& [key, entry] : storages.entries()) {
       if (!filled.count(key)) {
-        throw Error(ErrorCode::kMalformedPickle,
-                    path + ": storage '" + key + "' is used by a tensor but has no data");
+        throw Error(ErrorCode::kMalformedPickle, path + ": storage '" + printable(key) +
+                                                     "' is used by a tensor but has no data");
       }
     }
   }
@@ -150,12 +152,14 @@ size_t legacy_magic_end(std::span<const std::byte> bytes) {
   return byte_at(bytes, pos) == kStop ? pos + 1 : 0;
 }
 
-PyObject load_torch_legacy(const MappedFile& file) {
-  const std::string& path = file.path();
-  const std::span<const std::byte> bytes = file.bytes();
+PyObject load_torch_legacy(std::span<const std::byte> bytes, const std::string& path) {
   size_t pos = legacy_magic_end(bytes);
 
+  // The four pickles of the file share one memory budget, as the file's objects all live
+  // until the end.
+  PickleBudget pickle_budget{bytes.size() + kPickleMemorySlack};
   UnpickleOptions options;
+  options.budget = &pickle_budget;
   options.source = path + " [legacy header]";
   options.truncated_code = ErrorCode::kTruncatedLegacy;
   const PyObject protocol = next_pickle(bytes, &pos, options);

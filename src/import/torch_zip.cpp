@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "import/pickle.h"
+#include "import/printable.h"
 #include "import/storage_table.h"
 #include "import/torch_containers.h"
 #include "import/zip_archive.h"
@@ -54,14 +55,15 @@ std::shared_ptr<Storage> read_storage(const ZipArchive& zip, const std::string& 
   const auto index = zip.find(record);
   if (!index) {
     throw Error(ErrorCode::kTruncatedArchive,
-                path + ": storage record '" + record + "' is missing from the archive");
+                path + ": storage record '" + printable(record) + "' is missing from the archive");
   }
-  const uint64_t size = zip.size(*index);
+  const uint64_t size = zip.claim(*index);
   if (size != nbytes) {
     throw Error(ErrorCode::kTruncatedArchive,
-                path + ": storage record '" + record + "' holds " + std::to_string(size) +
-                    " bytes, but the pickle describes " + std::to_string(request.numel) + " " +
-                    dtype_name(request.dtype) + " elements (" + std::to_string(nbytes) + " bytes)");
+                path + ": storage record '" + printable(record) + "' holds " +
+                    std::to_string(size) + " bytes, but the pickle describes " +
+                    std::to_string(request.numel) + " " + dtype_name(request.dtype) +
+                    " elements (" + std::to_string(nbytes) + " bytes)");
   }
   auto storage = std::make_shared<Storage>(static_cast<size_t>(nbytes));
   zip.read(*index, {storage->data(), storage->nbytes()});
@@ -70,13 +72,14 @@ std::shared_ptr<Storage> read_storage(const ZipArchive& zip, const std::string& 
 
 }  // namespace
 
-PyObject load_torch_zip(const MappedFile& file) {
-  const std::string& path = file.path();
-  const ZipArchive zip(file.bytes(), path);
+PyObject load_torch_zip(std::span<const std::byte> bytes, const std::string& path) {
+  const ZipArchive zip(bytes, path);
   const std::string folder = find_record_folder(zip, path);
   require_little_endian(zip, folder, path);
 
-  const std::vector<std::byte> pickle = zip.read(*zip.find(folder + "data.pkl"));
+  const auto pickle_index = zip.find(folder + "data.pkl");
+  check_internal(pickle_index.has_value(), "a listed data.pkl record cannot be found");
+  const std::vector<std::byte> pickle = zip.read(*pickle_index);
   StorageTable storages(path, [&](const StorageRequest& request, uint64_t nbytes) {
     return read_storage(zip, folder, path, request, nbytes);
   });

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <memory>
+#include <string_view>
+#include <unordered_set>
 
 #include "core/error.h"
+#include "import/printable.h"
 
 namespace starface::import {
 
@@ -25,10 +28,70 @@ struct ZipFileCloser {
   void operator()(zip_file_t* file) const { zip_fclose(file); }
 };
 
+// Why a record name is not a plain relative path, or nullptr. starface never writes records
+// to disk, but a name that would escape an extraction folder marks a hostile archive, and
+// torch.save writes none.
+const char* unsafe_name_reason(std::string_view name) {
+  if (name.empty()) return "has an empty name";
+  if (name.front() == '/') return "has an absolute path";
+  if (name.find('\\') != std::string_view::npos) return "has a backslash in its path";
+  if (name.size() >= 2 && name[1] == ':') return "has a drive letter";
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t slash = std::min(name.find('/', start), name.size());
+    if (name.substr(start, slash - start) == "..") return "climbs out of the archive with '..'";
+    start = slash + 1;
+  }
+  return nullptr;
+}
+
+uint64_t le(std::span<const std::byte> bytes, size_t pos, size_t width) {
+  uint64_t value = 0;
+  for (size_t i = 0; i < width; ++i) {
+    value |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[pos + i])) << (8 * i);
+  }
+  return value;
+}
+
+bool signature_at(std::span<const std::byte> bytes, size_t pos, uint8_t a, uint8_t b) {
+  return pos + 4 <= bytes.size() && static_cast<uint8_t>(bytes[pos]) == 'P' &&
+         static_cast<uint8_t>(bytes[pos + 1]) == 'K' && static_cast<uint8_t>(bytes[pos + 2]) == a &&
+         static_cast<uint8_t>(bytes[pos + 3]) == b;
+}
+
+// The record count the end-of-directory record declares (its zip64 twin's when there is
+// one, as torch.save writes), or nullopt when there is none (libzip then reports the
+// damage). libzip allocates its directory from this count before reading any record.
+std::optional<uint64_t> declared_record_count(std::span<const std::byte> bytes) {
+  constexpr size_t kEndSize = 22, kLocatorSize = 20, kMaxComment = 0xffff;
+  if (bytes.size() < kEndSize) return std::nullopt;
+  const size_t lowest = bytes.size() - kEndSize - std::min(bytes.size() - kEndSize, kMaxComment);
+  for (size_t pos = bytes.size() - kEndSize + 1; pos-- > lowest;) {
+    if (!signature_at(bytes, pos, 5, 6)) continue;
+    if (pos >= kLocatorSize && signature_at(bytes, pos - kLocatorSize, 6, 7)) {
+      const uint64_t end64 = le(bytes, pos - kLocatorSize + 8, 8);
+      constexpr size_t kEnd64Size = 56;
+      if (bytes.size() >= kEnd64Size && end64 <= bytes.size() - kEnd64Size &&
+          signature_at(bytes, end64, 6, 6)) {
+        return le(bytes, end64 + 32, 8);
+      }
+    }
+    return le(bytes, pos + 10, 2);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 ZipArchive::ZipArchive(std::span<const std::byte> bytes, std::string path)
     : path_(std::move(path)) {
+  const std::optional<uint64_t> records = declared_record_count(bytes);
+  if (records && *records > kMaxRecords) {
+    throw Error(ErrorCode::kTruncatedArchive,
+                path_ + ": the zip directory declares " + std::to_string(*records) +
+                    " records; a checkpoint has one per storage, at most " +
+                    std::to_string(kMaxRecords) + " are read");
+  }
   ZipErrorGuard guard;
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &guard.error);
   if (!source) {
@@ -40,9 +103,35 @@ ZipArchive::ZipArchive(std::span<const std::byte> bytes, std::string path)
   archive_ = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &guard.error);
   if (!archive_) {
     zip_source_free(source);
+    if (zip_error_code_zip(&guard.error) == ZIP_ER_EXISTS) {
+      // libzip finds duplicated names while reading the directory, before we see any name.
+      throw Error(ErrorCode::kTruncatedArchive,
+                  path_ +
+                      ": two zip records have the same name, so which one is read would be "
+                      "ambiguous (refused)");
+    }
     throw Error(ErrorCode::kTruncatedArchive, path_ +
                                                   ": the zip container is cut short or damaged (" +
                                                   zip_error_strerror(&guard.error) + ")");
+  }
+  extract_limit_ = bytes.size() + kExtractSlack;
+  try {
+    check_names();
+  } catch (...) {
+    zip_discard(archive_);
+    throw;
+  }
+}
+
+void ZipArchive::check_names() const {
+  const zip_int64_t count = zip_get_num_entries(archive_, 0);
+  std::unordered_set<std::string> seen;
+  for (zip_int64_t i = 0; i < count; ++i) {
+    const char* raw = zip_get_name(archive_, i, ZIP_FL_ENC_RAW);
+    if (!raw) fail(i, "has no readable name");
+    const std::string name(raw);
+    if (const char* reason = unsafe_name_reason(name)) fail(i, reason);
+    if (!seen.insert(name).second) fail(i, "appears twice in the archive");
   }
 }
 
@@ -69,7 +158,7 @@ std::optional<uint64_t> ZipArchive::find(const std::string& name) const {
 
 void ZipArchive::fail(uint64_t index, const std::string& what) const {
   throw Error(ErrorCode::kTruncatedArchive,
-              path_ + ": zip record '" + record_name(index) + "' " + what);
+              path_ + ": zip record '" + printable(record_name(index)) + "' " + what);
 }
 
 uint64_t ZipArchive::size(uint64_t index) const {
@@ -107,8 +196,21 @@ void ZipArchive::read(uint64_t index, std::span<std::byte> out) const {
   }
 }
 
+uint64_t ZipArchive::claim(uint64_t index) const {
+  const uint64_t bytes = size(index);
+  if (bytes > extract_limit_ - extracted_) {
+    fail(index, "would take the bytes extracted from the archive to " +
+                    std::to_string(extracted_ + bytes) + ", more than its " +
+                    std::to_string(extract_limit_ - kExtractSlack) + " bytes plus " +
+                    std::to_string(kExtractSlack >> 20) +
+                    " MiB (overlapping or over-compressed records: a zip bomb)");
+  }
+  extracted_ += bytes;
+  return bytes;
+}
+
 std::vector<std::byte> ZipArchive::read(uint64_t index) const {
-  std::vector<std::byte> bytes(static_cast<size_t>(size(index)));
+  std::vector<std::byte> bytes(static_cast<size_t>(claim(index)));
   read(index, bytes);
   return bytes;
 }

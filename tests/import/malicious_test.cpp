@@ -57,6 +57,15 @@ const Payload kPayloads[] = {
      [](PickleBuilder& p, const std::string& marker) { p.mark().str("touch " + marker).op('o'); }},
     {"newobj", "NEWOBJ",
      [](PickleBuilder& p, const std::string&) { p.tuple(0).tuple(0).op(0x81); }},
+    {"builtins_getattr", "'builtins.getattr'",
+     [](PickleBuilder& p, const std::string& marker) {
+       p.global("builtins", "getattr").global("os", "system").str("__call__").tuple(2).reduce();
+       p.str("touch " + marker).tuple(1).reduce();
+     }},
+    {"builtins_import", "'builtins.__import__'",
+     [](PickleBuilder& p, const std::string&) {
+       p.global("builtins", "__import__").str("os").tuple(1).reduce();
+     }},
     {"reduce_rebuild_parameter", "'torch._utils._rebuild_parameter'",
      [](PickleBuilder& p, const std::string&) {
        p.global("torch._utils", "_rebuild_parameter").tuple(0).reduce();

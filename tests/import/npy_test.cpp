@@ -163,6 +163,10 @@ INSTANTIATE_TEST_SUITE_P(
                "version 7"},
         BadNpy{"truncated_data", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
                std::string(20, '\0'), "does not match the 20 data bytes"},
+        BadNpy{"empty_with_huge_dimensions",
+               "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 2230, 98692, 23923692, "
+               "23923), }",
+               "", "[0, 2230, 98692, 23923692, 23923] is too large"},
         BadNpy{"extra_data", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }",
                std::string(8, '\0'), "does not match the 8 data bytes"},
         BadNpy{
