@@ -151,11 +151,12 @@ Shape parse_shape(const json& entry, const std::string& source, const std::strin
     if (dim > static_cast<uint64_t>(INT64_MAX)) malformed(source, at + "shape dimension overflows");
     shape.push_back(static_cast<int64_t>(dim));
   }
+  // A zero dimension counts as one here, as for every tensor (core's check_shape): an empty
+  // tensor's strides are still products of its other dimensions, which must not overflow.
   const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
   uint64_t bytes = dtype_size(dtype);
   for (int64_t dim : shape) {
-    if (empty) break;
-    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(dim), &bytes) ||
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(std::max<int64_t>(dim, 1)), &bytes) ||
         bytes > static_cast<uint64_t>(INT64_MAX)) {
       malformed(source, at + "shape " + shape_str(shape) + " overflows");
     }

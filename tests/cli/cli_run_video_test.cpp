@@ -21,10 +21,14 @@ struct Csv {
   std::vector<std::vector<std::string>> rows;
 };
 
+// OpenFace 2 separates fields with ", ".
 std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> fields;
   std::stringstream s(line);
-  for (std::string v; std::getline(s, v, ',');) fields.push_back(v);
+  for (std::string v; std::getline(s, v, ',');) {
+    const size_t first = v.find_first_not_of(' ');
+    fields.push_back(first == std::string::npos ? "" : v.substr(first));
+  }
   return fields;
 }
 

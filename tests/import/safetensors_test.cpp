@@ -221,9 +221,16 @@ TEST(Safetensors, RefusesShapesWhoseSizeOverflows) {
                          "x"));
       },
       ErrorCode::kNotACheckpoint, {"'w'", "overflows"}));
-  // A zero dimension makes the others harmless: an empty tensor, no allocation.
-  const SafetensorsFile f = parse(
-      one_tensor(R"({"dtype":"F32","shape":[0,9223372036854775807],"data_offsets":[0,0]})", ""));
+  // A zero dimension does not excuse the others: the strides of an empty tensor are still
+  // their products.
+  EXPECT_TRUE(throws_error(
+      [] {
+        parse(one_tensor(R"({"dtype":"F32","shape":[0,9223372036854775807],"data_offsets":[0,0]})",
+                         ""));
+      },
+      ErrorCode::kNotACheckpoint, {"'w'", "overflows"}));
+  const SafetensorsFile f =
+      parse(one_tensor(R"({"dtype":"F32","shape":[0,5],"data_offsets":[0,0]})", ""));
   EXPECT_EQ(f.tensors.at("w").numel(), 0);
 }
 
