@@ -107,7 +107,7 @@ json parse_header(std::string_view text, const std::string& source) {
   json header;
   try {
     header = json::parse(text.begin(), text.end(), std::ref(guard));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax, and numbers too large for any type
     malformed(source, std::string("not valid JSON (") + e.what() + ")");
   }
   if (!header.is_object()) malformed(source, "not a JSON object");
