@@ -11,12 +11,9 @@ namespace {
 const std::string kTiny = quoted(star_fixture("models/star_wflw_tiny.pth"));
 
 TEST(Cli, HelpForEverySubcommand) {
-  const std::pair<std::string, std::string> flags[] = {{"analyze", "--json"},
-                                                       {"bench", "--peak"},
-                                                       {"convert", "--precision"},
-                                                       {"export-onnx", "--heatmaps"},
-                                                       {"infer", "--heatmaps"},
-                                                       {"landmarks", "--box"}};
+  const std::pair<std::string, std::string> flags[] = {
+      {"analyze", "--json"},         {"bench", "--peak"},     {"convert", "--precision"},
+      {"export-onnx", "--heatmaps"}, {"infer", "--heatmaps"}, {"landmarks", "--box"}};
   for (const auto& [sub, flag] : flags) {
     const CliResult r = run_starface(sub + " --help");
     EXPECT_EQ(r.exit_code, 0) << sub;
