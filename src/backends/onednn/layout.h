@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 
+#include "backends/x86/activation_view.h"
 #include "core/tensor.h"
 
 namespace starface::backends::onednn {
@@ -31,21 +32,7 @@ memory::desc with_batch(const memory::desc& desc, int64_t batch);
 // Bytes of one image of a batch-outermost layout.
 size_t image_bytes(const memory::desc& desc);
 
-// A rank-4 activation in nchw, nhwc or nChw{8,16}c: element (n, c, h, w) lies at
-// n * image + (c / block) * block_stride + c % block + h * row + w * pixel floats.
-struct ChannelView {
-  int64_t batch = 0, channels = 0, padded_channels = 0, height = 0, width = 0;
-  int64_t block = 1;  // channels stored next to each other (C for nhwc)
-  int64_t image = 0, block_stride = 0, row = 0, pixel = 0;
-
-  int64_t offset(int64_t n, int64_t c, int64_t h, int64_t w) const {
-    return n * image + (c / block) * block_stride + c % block + h * row + w * pixel;
-  }
-  // Whether channels [c, c + count) are adjacent in memory (nhwc, or inside one block).
-  bool adjacent(int64_t c, int64_t count) const {
-    return block > 1 && c / block == (c + count - 1) / block;
-  }
-};
+using ChannelView = x86::ActivationView;
 
 // The view of `desc`, or nullopt for any other layout (kernels then ask for nchw).
 std::optional<ChannelView> channel_view(const memory::desc& desc);

@@ -39,21 +39,6 @@ using DecisionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, std:
                                bool, int, int>;
 std::map<DecisionKey, bool> g_decisions;
 
-ActivationView activation_view(const ChannelView& v) {
-  ActivationView a;
-  a.batch = v.batch;
-  a.channels = v.channels;
-  a.padded_channels = v.padded_channels;
-  a.height = v.height;
-  a.width = v.width;
-  a.block = v.block;
-  a.image = v.image;
-  a.block_stride = v.block_stride;
-  a.row = v.row;
-  a.pixel = v.pixel;
-  return a;
-}
-
 bool is_winograd_shape(ProgramBuilder& b, const graph::Node& node) {
   const graph::Attrs& a = node.attrs;
   if (a.kernel != 3 || a.stride != 1 || a.pad != 1) return false;
@@ -173,8 +158,8 @@ bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
         weights.data<float>(), bias.data<float>(), ws[0], ws[1], node.attrs.relu, isa,
         map >= 0 ? bias_map.data<float>() : nullptr, map >= 0 ? ys[2] : 0, map >= 0 ? ys[3] : 0);
   };
-  const ActivationView in = activation_view(*in_view);
-  const ActivationView out = activation_view(*out_view);
+  const ActivationView& in = *in_view;
+  const ActivationView& out = *out_view;
   const bool accumulate = residual >= 0;
   const DecisionKey key{in.batch,   in.channels,          out.channels,         in.height,
                         in.width,   layout_name(in_desc), node.attrs.relu,      map >= 0,
