@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "import/little_endian.h"
 #include "import/mapped_file.h"
 #include "import/printable.h"
 
@@ -190,14 +191,6 @@ const char* descr_of(DType dtype) {
       return nullptr;
   }
   return nullptr;
-}
-
-uint32_t read_le(std::span<const std::byte> bytes, size_t pos, size_t width) {
-  uint32_t value = 0;
-  for (size_t i = 0; i < width; ++i) {
-    value |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[pos + i])) << (8 * i);
-  }
-  return value;
 }
 
 // Element count, or throws when the shape cannot fit in `available` bytes.

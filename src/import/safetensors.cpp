@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "import/little_endian.h"
 #include "import/mapped_file.h"
 
 namespace starface::import {
@@ -41,14 +42,6 @@ constexpr DTypeName kDTypes[] = {
 
 [[noreturn]] void inconsistent(const std::string& source, const std::string& what) {
   throw Error(ErrorCode::kTruncatedArchive, source + ": inconsistent safetensors data: " + what);
-}
-
-uint64_t read_u64_le(std::span<const std::byte> bytes) {
-  uint64_t value = 0;
-  for (size_t i = 0; i < kLengthBytes; ++i) {
-    value |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
-  }
-  return value;
 }
 
 // Refuses, while parsing, what no valid header holds: nesting deeper than a shape, arrays
@@ -253,7 +246,7 @@ const char* safetensors_dtype_name(DType dtype) {
 
 bool looks_like_safetensors(std::span<const std::byte> head) {
   if (head.size() < kLengthBytes + 1) return false;
-  const uint64_t length = read_u64_le(head);
+  const uint64_t length = read_le(head, 0, kLengthBytes);
   return length >= 2 && length <= kMaxSafetensorsHeader &&
          static_cast<char>(head[kLengthBytes]) == '{';
 }
@@ -272,7 +265,7 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::s
                 source + ": truncated safetensors file: " + std::to_string(bytes.size()) +
                     " bytes, shorter than the 8-byte header length");
   }
-  const uint64_t header_size = read_u64_le(bytes);
+  const uint64_t header_size = read_le(bytes, 0, kLengthBytes);
   if (header_size > kMaxSafetensorsHeader) {
     malformed(source, "header length " + std::to_string(header_size) + " exceeds the " +
                           std::to_string(kMaxSafetensorsHeader) + "-byte limit");

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "import/little_endian.h"
 #include "import/printable.h"
 
 namespace starface::import {
@@ -45,14 +46,6 @@ const char* unsafe_name_reason(std::string_view name) {
   return nullptr;
 }
 
-uint64_t le(std::span<const std::byte> bytes, size_t pos, size_t width) {
-  uint64_t value = 0;
-  for (size_t i = 0; i < width; ++i) {
-    value |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[pos + i])) << (8 * i);
-  }
-  return value;
-}
-
 bool signature_at(std::span<const std::byte> bytes, size_t pos, uint8_t a, uint8_t b) {
   return pos + 4 <= bytes.size() && static_cast<uint8_t>(bytes[pos]) == 'P' &&
          static_cast<uint8_t>(bytes[pos + 1]) == 'K' && static_cast<uint8_t>(bytes[pos + 2]) == a &&
@@ -69,14 +62,14 @@ std::optional<uint64_t> declared_record_count(std::span<const std::byte> bytes) 
   for (size_t pos = bytes.size() - kEndSize + 1; pos-- > lowest;) {
     if (!signature_at(bytes, pos, 5, 6)) continue;
     if (pos >= kLocatorSize && signature_at(bytes, pos - kLocatorSize, 6, 7)) {
-      const uint64_t end64 = le(bytes, pos - kLocatorSize + 8, 8);
+      const uint64_t end64 = read_le(bytes, pos - kLocatorSize + 8, 8);
       constexpr size_t kEnd64Size = 56;
       if (bytes.size() >= kEnd64Size && end64 <= bytes.size() - kEnd64Size &&
           signature_at(bytes, end64, 6, 6)) {
-        return le(bytes, end64 + 32, 8);
+        return read_le(bytes, end64 + 32, 8);
       }
     }
-    return le(bytes, pos + 10, 2);
+    return read_le(bytes, pos + 10, 2);
   }
   return std::nullopt;
 }
