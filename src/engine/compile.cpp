@@ -15,27 +15,30 @@ std::vector<std::string> available_precisions() { return {"fp32", "fp32-fast"}; 
 namespace detail {
 namespace {
 
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& n : names) text += (text.empty() ? "" : ", ") + n;
+  return text;
+}
+
 [[noreturn]] void unknown_backend(const std::string& backend) {
-  std::string known;
-  for (const std::string& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
-  throw Error(ErrorCode::kBadArgument,
-              "unknown backend '" + backend + "' (available: " + known + ")");
+  throw Error(ErrorCode::kBadArgument, "unknown backend '" + backend +
+                                           "' (available: " + joined(available_backends()) + ")");
 }
 
 }  // namespace
 
 void check_backend_and_precision(const EngineOptions& options) {
-  const auto backends = available_backends();
-  if (std::find(backends.begin(), backends.end(), options.backend) == backends.end()) {
-    unknown_backend(options.backend);
-  }
-  const auto precisions = available_precisions();
-  if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
-    std::string known;
-    for (const std::string& p : precisions) known += (known.empty() ? "" : ", ") + p;
+  if (!contains(available_backends(), options.backend)) unknown_backend(options.backend);
+  if (!contains(available_precisions(), options.precision)) {
     // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
     throw Error(ErrorCode::kBadArgument,
-                "unknown precision '" + options.precision + "' (available: " + known +
+                "unknown precision '" + options.precision +
+                    "' (available: " + joined(available_precisions()) +
                     "; float16 weights come from `starface convert --precision fp16`, and run "
                     "in any of these)");
   }
