@@ -68,6 +68,39 @@ dnnl::memory ConstantCache::make(graph::ValueId value, const dnnl::memory::desc&
   return mem;
 }
 
+dnnl::memory ConstantCache::int8_weights(graph::ValueId value, const dnnl::memory::desc& desc,
+                                         const std::vector<float>& scales) {
+  auto& versions = laid_out_[value];
+  for (const auto& [d, mem] : versions) {
+    if (d == desc) return mem;
+  }
+  std::vector<float> inverse(scales.size());
+  for (size_t o = 0; o < scales.size(); ++o) inverse[o] = 1.0f / scales[o];
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(1, inverse);  // mask 1: per index of dimension 0, the output channel
+  dnnl::memory source = plain(value);
+  dnnl::memory mem(desc, engine_);
+  bytes_ += desc.get_size();
+  dnnl::stream stream(engine_);
+  const dnnl::reorder::primitive_desc pd(source, mem, attr);
+  dnnl::reorder(pd).execute(stream, source, mem);
+  stream.wait();
+  versions.emplace_back(desc, mem);
+  return mem;
+}
+
+dnnl::memory ConstantCache::derived(const std::string& key,
+                                    const std::function<std::vector<float>()>& make) {
+  auto it = derived_.find(key);
+  if (it != derived_.end()) return it->second;
+  const std::vector<float> data = make();
+  dnnl::memory mem(plain_desc({static_cast<int64_t>(data.size())}), engine_);
+  bytes_ += mem.get_desc().get_size();
+  std::copy(data.begin(), data.end(), static_cast<float*>(mem.get_data_handle()));
+  derived_.emplace(key, mem);
+  return mem;
+}
+
 dnnl::memory ConstantCache::filled(int64_t count, float fill) {
   auto key = std::make_pair(count, fill);
   auto it = filled_.find(key);

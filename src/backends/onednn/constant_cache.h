@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <utility>
 #include <vector>
@@ -26,6 +27,14 @@ class ConstantCache {
   // The constant laid out as `desc`. When `desc` has more images than the constant (a
   // batch-1 plane pair concatenated to N images) the one image is repeated.
   dnnl::memory get(graph::ValueId value, const dnnl::memory::desc& desc);
+  // Conv weights `value` as int8 laid out as `desc` (s8): output channel o divided by
+  // scales[o], rounded to nearest and saturated by oneDNN's reorder, which also adds the
+  // compensation some int8 kernels keep beside the weights.
+  dnnl::memory int8_weights(graph::ValueId value, const dnnl::memory::desc& desc,
+                            const std::vector<float>& scales);
+  // A float32 vector derived from constants (an int8 conv's rescaled bias), made by `make`
+  // on first use of `key`.
+  dnnl::memory derived(const std::string& key, const std::function<std::vector<float>()>& make);
   // `count` floats of `fill` ({C} means and variances of a ScaleShift run as BatchNorm).
   dnnl::memory filled(int64_t count, float fill);
 
@@ -45,6 +54,7 @@ class ConstantCache {
   std::map<graph::ValueId, dnnl::memory> plain_;
   std::map<graph::ValueId, std::vector<std::pair<dnnl::memory::desc, dnnl::memory>>> laid_out_;
   std::map<std::pair<int64_t, float>, dnnl::memory> filled_;
+  std::map<std::string, dnnl::memory> derived_;
   std::map<std::pair<int, int>, std::shared_ptr<const x86::Winograd3x3>> winograd_;
   size_t bytes_ = 0;
 };

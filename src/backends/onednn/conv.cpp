@@ -100,22 +100,10 @@ void check_operands(ProgramBuilder& b, const graph::Node& node) {
 
 }  // namespace
 
-void lower_conv(ProgramBuilder& b, const graph::Node& node) {
-  check_operands(b, node);
-  if (b.winograd_allowed() && lower_winograd_conv(b, node)) return;
-  const ValueId x = node.inputs[0];
+dnnl::memory conv_destination(ProgramBuilder& b, const graph::Node& node,
+                              const memory::desc& dst_desc) {
   const ValueId map = graph::conv_bias_map(node);
   const ValueId residual = graph::conv_residual(node);
-  // The bias map is copied into dst and summed onto rather than read by a per-pixel
-  // `binary add` post-op: oneDNN's JIT kernels take that post-op only without batch
-  // broadcast, and even at batch 1 it picks slower kernels than brgconv + prefill here.
-  const auto pd = conv_primitive(b, node, map >= 0 || residual >= 0);
-  const memory::desc dst_desc = pd.dst_desc();
-
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, b.read_as(x, pd.src_desc())},
-      {DNNL_ARG_WEIGHTS, b.read_as(node.inputs[1], pd.weights_desc())},
-      {DNNL_ARG_BIAS, b.read_as(node.inputs[2], pd.bias_desc())}};
   dnnl::memory dst;
   if (residual >= 0) {
     // The convolution accumulates onto the residual: in its own buffer when nothing reads
@@ -132,7 +120,24 @@ void lower_conv(ProgramBuilder& b, const graph::Node& node) {
     dst = b.output(dst_desc);
     if (map >= 0) prefill_bias_map(b, map, dst);
   }
-  args[DNNL_ARG_DST] = dst;
+  return dst;
+}
+
+void lower_conv(ProgramBuilder& b, const graph::Node& node) {
+  check_operands(b, node);
+  if (b.winograd_allowed() && lower_winograd_conv(b, node)) return;
+  if (lower_int8_conv(b, node)) return;
+  const ValueId x = node.inputs[0];
+  // The bias map is copied into dst and summed onto rather than read by a per-pixel
+  // `binary add` post-op: oneDNN's JIT kernels take that post-op only without batch
+  // broadcast, and even at batch 1 it picks slower kernels than brgconv + prefill here.
+  const bool prefilled = graph::conv_bias_map(node) >= 0 || graph::conv_residual(node) >= 0;
+  const auto pd = conv_primitive(b, node, prefilled);
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, b.read_as(x, pd.src_desc())},
+      {DNNL_ARG_WEIGHTS, b.read_as(node.inputs[1], pd.weights_desc())},
+      {DNNL_ARG_BIAS, b.read_as(node.inputs[2], pd.bias_desc())}};
+  args[DNNL_ARG_DST] = conv_destination(b, node, pd.dst_desc());
   b.add(convolution_forward(pd), std::move(args), pd.scratchpad_desc());
 }
 

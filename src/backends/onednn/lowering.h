@@ -17,6 +17,15 @@ void lower_conv(ProgramBuilder& b, const graph::Node& node);
 dnnl::convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const graph::Node& node,
                                                          bool prefilled);
 
+// The node's output, holding the residual and / or the bias map for a `sum` post-op to
+// add the convolution onto (conv_primitive with prefilled), or a fresh buffer.
+dnnl::memory conv_destination(ProgramBuilder& b, const graph::Node& node,
+                              const memory::desc& dst_desc);
+
+// int8_conv.cpp (--precision int8): a calibrated conv with uint8 input and int8 weights.
+// Returns false, having added nothing, for a conv without an int8 input scale.
+bool lower_int8_conv(ProgramBuilder& b, const graph::Node& node);
+
 // winograd_conv.cpp (--precision fp32-fast): a 3x3 / stride 1 / pad 1 conv as our Winograd
 // F(4x4, 3x3) kernel where that is measured faster than oneDNN's direct conv for the
 // layer's shape. Returns false, having added nothing, where the conv stays with oneDNN.

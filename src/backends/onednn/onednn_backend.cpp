@@ -37,10 +37,11 @@ std::string profile_op(const Node& node) {
 }  // namespace
 
 struct OnednnPlan::Impl {
-  Impl(const graph::Graph& g, int per_pass, bool fast)
+  Impl(const graph::Graph& g, int per_pass, bool fast, std::map<std::string, float> int8)
       : graph(g),
         images_per_pass(per_pass),
         winograd(fast),
+        int8_scales(std::move(int8)),
         engine(dnnl::engine::kind::cpu, 0),
         stream(engine),
         constants(engine, graph) {}
@@ -48,6 +49,7 @@ struct OnednnPlan::Impl {
   graph::Graph graph;
   int images_per_pass;
   bool winograd;
+  std::map<std::string, float> int8_scales;
   dnnl::engine engine;
   dnnl::stream stream;
   ConstantCache constants;
@@ -92,7 +94,8 @@ Program& OnednnPlan::Impl::program(int64_t batch, std::vector<ValueId> computed)
   ProgramKey key{batch, num_threads(), computed};
   auto it = programs.find(key);
   if (it == programs.end()) {
-    ProgramBuilder builder(graph, batch, computed, engine, constants, winograd);
+    ProgramBuilder builder(graph, batch, computed, engine, constants, winograd,
+                           int8_scales.empty() ? nullptr : &int8_scales);
     it = programs.emplace(std::move(key), builder.build()).first;
   }
   return *it->second;
@@ -163,10 +166,11 @@ std::vector<graph::NodeTime> OnednnPlan::Impl::profile(const std::vector<double>
   return times;
 }
 
-OnednnPlan::OnednnPlan(const graph::Graph& graph, int images_per_pass, bool winograd) {
+OnednnPlan::OnednnPlan(const graph::Graph& graph, int images_per_pass, bool winograd,
+                       std::map<std::string, float> int8_scales) {
   graph::check_well_formed(graph, "onednn backend");
   check_internal(images_per_pass >= 0, "onednn backend: images_per_pass must be >= 0");
-  impl_ = std::make_unique<Impl>(graph, images_per_pass, winograd);
+  impl_ = std::make_unique<Impl>(graph, images_per_pass, winograd, std::move(int8_scales));
   const auto& values = impl_->graph.values();
   for (ValueId v = 0; v < static_cast<ValueId>(values.size()); ++v) {
     auto [it, inserted] = impl_->value_by_name.emplace(values[v].name, v);
@@ -218,17 +222,26 @@ OnednnPlan::ProgramStats OnednnPlan::last_program_stats() const {
     stats.layout_reorders = p->layout_reorders;
     stats.accumulator_copies = p->accumulator_copies;
     stats.winograd_convs = p->winograd_convs;
+    stats.int8_convs = p->int8_convs;
     stats.steps = static_cast<int>(p->steps.size());
   }
   return stats;
 }
 
-std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& precision) {
-  if (precision != "fp32" && precision != "fp32-fast") {
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& precision,
+                                     const std::map<std::string, float>& int8_scales) {
+  if (precision != "fp32" && precision != "fp32-fast" && precision != "int8") {
     throw Error(ErrorCode::kBadArgument, "onednn backend: unknown precision '" + precision +
-                                             "' (available: fp32, fp32-fast)");
+                                             "' (available: fp32, fp32-fast, int8)");
   }
-  return std::make_unique<OnednnPlan>(graph, 1, precision == "fp32-fast");
+  if (precision == "int8" && int8_scales.empty()) {
+    throw Error(ErrorCode::kBadArgument,
+                "precision 'int8' needs a calibrated model file: starface convert CHECKPOINT -o "
+                "MODEL.safetensors --precision int8 --calibrate IMAGES_OR_VIDEOS...");
+  }
+  return std::make_unique<OnednnPlan>(graph, 1, precision == "fp32-fast",
+                                      precision == "int8" ? int8_scales
+                                                          : std::map<std::string, float>{});
 }
 
 std::string isa_name() {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,7 +32,10 @@ class OnednnPlan : public graph::Plan {
   // `images_per_pass` 0 runs each batch in one pass.
   // `winograd` (--precision fp32-fast): 3x3 stride-1 convs run as our Winograd F(4x4, 3x3)
   // kernel where that is measured faster for the layer's shape (winograd_conv.cpp).
-  explicit OnednnPlan(const graph::Graph& graph, int images_per_pass = 1, bool winograd = false);
+  // `int8_scales` (--precision int8): conv node name -> its input's calibrated scale; those
+  // convs run as uint8 x int8 convolutions (int8_conv.cpp), the others in float32.
+  explicit OnednnPlan(const graph::Graph& graph, int images_per_pass = 1, bool winograd = false,
+                      std::map<std::string, float> int8_scales = {});
   ~OnednnPlan() override;
 
   // As RefPlan::run: `input` is float32 [N, ...] with the graph input's shape apart from N
@@ -48,6 +52,7 @@ class OnednnPlan : public graph::Plan {
     int layout_reorders = 0;     // activations converted between layouts on the way
     int accumulator_copies = 0;  // residuals copied because a later node still reads them
     int winograd_convs = 0;      // convs run by our Winograd kernel
+    int int8_convs = 0;          // convs run in int8
     int steps = 0;
   };
   ProgramStats last_program_stats() const;
@@ -58,10 +63,11 @@ class OnednnPlan : public graph::Plan {
 };
 
 // Compiles `graph` for oneDNN (an OnednnPlan). Programs are built on first use per batch.
-// `precision`: "fp32" (exact direct convolution) or "fp32-fast" (Winograd where faster);
-// kBadArgument otherwise.
+// `precision`: "fp32" (exact direct convolution), "fp32-fast" (Winograd where faster) or
+// "int8" (the convs named in `int8_scales`, which must not be empty); kBadArgument otherwise.
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph,
-                                     const std::string& precision = "fp32");
+                                     const std::string& precision = "fp32",
+                                     const std::map<std::string, float>& int8_scales = {});
 
 // How fp32-fast chooses between Winograd and oneDNN's direct conv for a layer: by timing
 // both once per shape (kMeasure, the default), or Winograd wherever the layer qualifies

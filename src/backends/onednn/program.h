@@ -34,6 +34,7 @@ struct Program {
   int layout_reorders = 0;     // activations converted between layouts on the way (not outputs)
   int accumulator_copies = 0;  // residuals copied because a later node still reads them
   int winograd_convs = 0;      // convs run by our Winograd kernel (fp32-fast)
+  int int8_convs = 0;          // convs run with uint8 inputs and int8 weights (int8)
   std::map<int, std::string> profile_ops;  // per node that absorbed another, its profile name
 };
 

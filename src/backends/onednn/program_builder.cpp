@@ -10,11 +10,13 @@ namespace starface::backends::onednn {
 
 ProgramBuilder::ProgramBuilder(const graph::Graph& graph, int64_t batch,
                                const std::vector<ValueId>& requested, const dnnl::engine& engine,
-                               ConstantCache& constants, bool winograd)
+                               ConstantCache& constants, bool winograd,
+                               const std::map<std::string, float>* int8_scales)
     : graph_(graph),
       engine_(engine),
       constants_(constants),
       winograd_(winograd),
+      int8_scales_(int8_scales),
       program_(std::make_unique<Program>()),
       schedule_(make_schedule(graph, requested)) {
   BatchShapes shapes = batch_shapes(graph, batch);
@@ -94,18 +96,54 @@ memory::desc ProgramBuilder::desc(ValueId v) const {
 
 dnnl::memory ProgramBuilder::read(ValueId v) {
   if (is_constant(v)) return constants_.plain(v);
-  desc(v);  // checks that it exists
+  // Kernels that read a value as it is laid out take float32 only.
+  check_internal(desc(v).data.data_type == dnnl_f32,
+                 "onednn backend: " + graph_.value(v).name + " is stored as int8");
   return slots_[v].mem;
 }
 
 dnnl::memory ProgramBuilder::read_as(ValueId v, const memory::desc& want) {
   if (is_constant(v)) return constants_.get(v, want);
-  if (desc(v) == want) return slots_[v].mem;
+  return read_scaled(v, want, 1.0f);
+}
+
+dnnl::memory ProgramBuilder::read_scaled(ValueId v, const memory::desc& want, float scale) {
+  const Slot& slot = slots_[v];
+  if (desc(v) == want && slot.scale == scale) return slot.mem;
   dnnl::memory converted = temp(want);
-  copy(slots_[v].mem, converted);
+  dnnl::primitive_attr a = attr();
+  if (slot.scale != scale) a.set_output_scales(0, {slot.scale / scale});
+  const dnnl::reorder::primitive_desc pd(slot.mem, converted, a);
+  add(dnnl::reorder(pd), {{DNNL_ARG_FROM, slot.mem}, {DNNL_ARG_TO, converted}},
+      pd.scratchpad_desc());
   ++program_->layout_reorders;
   return converted;
 }
+
+std::optional<float> ProgramBuilder::int8_input_scale(const graph::Node& conv) const {
+  if (!int8_scales_ || conv.op != graph::OpKind::kConv2d) return std::nullopt;
+  // Dense convs with ReLU or none: oneDNN's int8 kernels cover those for every shape here.
+  if (conv.attrs.groups != 1 || conv.attrs.slope != 0.0f) return std::nullopt;
+  if (is_constant(conv.inputs[0]) || !is_constant(conv.inputs[1])) return std::nullopt;
+  const auto it = int8_scales_->find(conv.name);
+  if (it == int8_scales_->end() || !(it->second > 0.0f)) return std::nullopt;
+  return it->second;
+}
+
+std::optional<float> ProgramBuilder::int8_readers_scale(ValueId v) const {
+  if (schedule_.requested[v]) return std::nullopt;
+  std::optional<float> scale;
+  for (const graph::Node& n : graph_.nodes()) {
+    const auto reads = std::count(n.inputs.begin(), n.inputs.end(), v);
+    if (reads == 0) continue;
+    const std::optional<float> s = int8_input_scale(n);
+    if (reads != 1 || n.inputs[0] != v || !s || (scale && *scale != *s)) return std::nullopt;
+    scale = s;
+  }
+  return scale;
+}
+
+void ProgramBuilder::set_output_scale(float scale) { slots_[node().output].scale = scale; }
 
 bool ProgramBuilder::can_overwrite(ValueId v) const {
   if (is_constant(v)) return false;

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,8 +26,11 @@ using graph::ValueId;
 class ProgramBuilder {
  public:
   // `winograd`: 3x3 stride-1 convs may run as Winograd F(4x4, 3x3) (--precision fp32-fast).
+  // `int8_scales` (--precision int8): conv node name -> the scale of its input, for the
+  // convs that run in int8 (int8_conv.cpp); must outlive the builder.
   ProgramBuilder(const graph::Graph& graph, int64_t batch, const std::vector<ValueId>& requested,
-                 const dnnl::engine& engine, ConstantCache& constants, bool winograd = false);
+                 const dnnl::engine& engine, ConstantCache& constants, bool winograd = false,
+                 const std::map<std::string, float>* int8_scales = nullptr);
 
   // Throws starface::Error naming the node at fault (kShapeMismatch for operands that do
   // not fit, kInternal when oneDNN refuses a primitive).
@@ -43,6 +48,13 @@ class ProgramBuilder {
   bool winograd_allowed() const { return winograd_; }
   // Counts the node as run by our Winograd kernel, for ProgramStats.
   void count_winograd() { ++program_->winograd_convs; }
+  // The scale of `conv`'s input when it runs in int8 (x ~ scale * q, q in 0..255), else
+  // nullopt: not calibrated, or a shape the int8 lowering does not take.
+  std::optional<float> int8_input_scale(const graph::Node& conv) const;
+  // When every reader of `v` is a conv taking it as its input in int8 at one scale (and v
+  // is not requested), that scale: v may then be stored as uint8. Else nullopt.
+  std::optional<float> int8_readers_scale(ValueId v) const;
+  void count_int8() { ++program_->int8_convs; }
 
   // The value's shape at this batch size (constants keep their own).
   const Shape& shape(ValueId v) const { return shapes_.at(v); }
@@ -52,8 +64,11 @@ class ProgramBuilder {
   // The value as laid out now.
   dnnl::memory read(ValueId v);
   // The value as `want`: itself when the layouts agree; a constant reordered once; an
-  // activation reordered into a temporary at every run.
+  // activation reordered into a temporary at every run (a uint8 one back to real values).
   dnnl::memory read_as(ValueId v, const memory::desc& want);
+  // Activation `v` as `want` holding v / `scale` (`want` uint8: quantized, rounded to
+  // nearest and saturated): itself when it is stored so already, else reordered.
+  dnnl::memory read_scaled(ValueId v, const memory::desc& want, float scale);
   // Whether the node being lowered may write its output over `v`: v's last reader is this
   // node and v is an activation (not the caller's input, not a constant).
   bool can_overwrite(ValueId v) const;
@@ -61,6 +76,8 @@ class ProgramBuilder {
   // The node's output in a buffer of its own, or over `v` (can_overwrite(v) must hold).
   dnnl::memory output(const memory::desc& desc);
   dnnl::memory output_over(ValueId v, const memory::desc& desc);
+  // The node's output is stored as uint8 q with value = scale * q.
+  void set_output_scale(float scale);
   // A buffer that lives until the node is lowered.
   dnnl::memory temp(const memory::desc& desc);
 
@@ -85,7 +102,8 @@ class ProgramBuilder {
   struct Slot {
     memory::desc desc;
     dnnl::memory mem;
-    int buffer = -1;  // -1: the caller's input or a constant
+    int buffer = -1;     // -1: the caller's input or a constant
+    float scale = 1.0f;  // value = scale * stored (a uint8 value; 1 for float32)
   };
 
   void lower_current();
@@ -97,6 +115,7 @@ class ProgramBuilder {
   dnnl::engine engine_;
   ConstantCache& constants_;
   bool winograd_;
+  const std::map<std::string, float>* int8_scales_;
   std::unique_ptr<Program> program_;
 
   std::vector<Shape> shapes_;
