@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The precisions side by side on the full model: exact fp32, fp32-fast (Winograd 3x3), and
-# float16 weights (a `starface convert --precision fp16` model file, FP32 compute), each
+# The precisions side by side on the full model: exact fp32, fp32-fast (Winograd 3x3),
+# float16 weights (a `starface convert --precision fp16` model file, FP32 compute) and int8
+# (a `starface convert --precision int8` model file calibrated on the faces RetinaFace finds
+# in the test video and images, run with --precision int8), each
 # against ONNX Runtime in the same rounds, and each one's landmark drift from exact fp32 on
 # the fixture faces (cases/inputs/input_a.npy and input_b.npy, crop pixels = [-1,1] x 128).
 #
@@ -49,11 +51,15 @@ check_tools() {
 declare -A MODEL PRECISION
 setup_variants() {
   "$STARFACE" convert "$PTH" -o "$OUT/full_fp16.safetensors" --precision fp16 >/dev/null
+  "$STARFACE" convert "$PTH" -o "$OUT/full_int8.safetensors" --precision int8 \
+    --calibrate "$SHARED/data" "$SHARED/data/images" \
+    --detector "$SHARED/models/retinaface_mobilenet0.25.pth" >"$OUT/int8_convert.txt"
   MODEL[fp32]="$PTH" PRECISION[fp32]=fp32
   MODEL[fp32-fast]="$PTH" PRECISION[fp32-fast]=fp32-fast
   MODEL[fp16]="$OUT/full_fp16.safetensors" PRECISION[fp16]=fp32
+  MODEL[int8]="$OUT/full_int8.safetensors" PRECISION[int8]=int8
 }
-VARIANTS=(fp32 fp32-fast fp16)
+VARIANTS=(fp32 fp32-fast fp16 int8)
 
 bench_variant() {  # round variant
   "$STARFACE" bench --model "${MODEL[$2]}" --precision "${PRECISION[$2]}" --threads "$THREADS" \
@@ -66,11 +72,16 @@ bench_ort() {  # round
     >>"$OUT/results.jsonl"
 }
 
+infer() {  # variant input
+  "$STARFACE" infer --model "${MODEL[$1]}" --precision "${PRECISION[$1]}" --threads "$THREADS" \
+    --input "$INPUTS/$2.npy" --output "$OUT/${1}_$2.npy" >/dev/null
+}
+
 drift() {  # variant -> "mean max" in crop px over both inputs
   local v="$1" files=()
   for input in input_a input_b; do
-    "$STARFACE" infer --model "${MODEL[$v]}" --precision "${PRECISION[$v]}" --threads "$THREADS" \
-      --input "$INPUTS/$input.npy" --output "$OUT/${v}_$input.npy" >/dev/null
+    [ -f "$OUT/fp32_$input.npy" ] || infer fp32 "$input"
+    infer "$v" "$input"
     files+=("$OUT/fp32_$input.npy" "$OUT/${v}_$input.npy")
   done
   /usr/bin/python3 - "${files[@]}" <<'PY'
@@ -95,7 +106,7 @@ main() {
   done
   declare -A DRIFT
   DRIFT[fp32]="0 0"
-  for v in fp32-fast fp16; do DRIFT[$v]="$(drift "$v")"; done
+  for v in fp32-fast fp16 int8; do DRIFT[$v]="$(drift "$v")"; done
   local ort
   ort=$(jq -s '[.[] | select(.variant == "ort") | .median_ms_per_face] | sort | .[length/2|floor]' "$OUT/results.jsonl")
   echo "threads $THREADS, batch 1, $ROUNDS rounds x $RUNS runs; ONNX Runtime median of round medians: $ort ms/face"
@@ -111,6 +122,8 @@ main() {
         "\($med / $ort * 100 | round / 100) | \($drift | split(" ") | join(" / ")) | \($rows[0].backend_info) |"' \
       "$OUT/results.jsonl"
   done
+  echo
+  grep "^int8" "$OUT/int8_convert.txt" || true
   echo "raw results in $OUT/results.jsonl" >&2
 }
 

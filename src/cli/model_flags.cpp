@@ -23,8 +23,10 @@ void add_model_flags(CLI::App& command, ModelFlags& flags) {
       ->check(CLI::Range(0, 1024));
   command
       .add_option("--precision", flags.precision,
-                  "Arithmetic: fp32 (exact direct convolution) or fp32-fast (Winograd 3x3 convs "
-                  "where faster; landmarks within ~0.001 crop px)")
+                  "Arithmetic: fp32 (exact direct convolution), fp32-fast (Winograd 3x3 convs "
+                  "where faster; landmarks within ~0.001 crop px) or int8 (the convs of a model "
+                  "file made by `starface convert --precision int8 --calibrate ...`; the "
+                  "detector then runs fp32-fast)")
       ->check(CLI::IsMember(available_precisions()));
 }
 

@@ -10,7 +10,7 @@
 namespace starface {
 
 std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
-std::vector<std::string> available_precisions() { return {"fp32", "fp32-fast"}; }
+std::vector<std::string> available_precisions() { return {"fp32", "fp32-fast", "int8"}; }
 
 namespace detail {
 namespace {
@@ -46,7 +46,8 @@ void check_backend_and_precision(const EngineOptions& options) {
 
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
                                      const std::string& precision,
-                                     const std::vector<std::string>& outputs) {
+                                     const std::vector<std::string>& outputs,
+                                     const std::map<std::string, float>& int8_scales) {
   if (backend == "ref") {
     if (precision != "fp32") {
       throw Error(ErrorCode::kBadArgument,
@@ -55,7 +56,8 @@ std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::strin
     return backends::ref::compile(graph);
   }
   if (backend == "onednn")
-    return backends::onednn::compile(graph::passes::optimize(graph, outputs), precision);
+    return backends::onednn::compile(graph::passes::optimize(graph, outputs), precision,
+                                     int8_scales);
   unknown_backend(backend);
 }
 
@@ -65,6 +67,7 @@ std::string backend_info(const std::string& backend, const std::string& precisio
   if (precision == "fp32-fast") {
     info += ", winograd " + std::string(backends::x86::isa_name(backends::x86::selected_isa()));
   }
+  if (precision == "int8") info += ", int8 convs (u8 x s8)";
   return info;
 }
 

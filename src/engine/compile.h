@@ -2,6 +2,7 @@
 // chosen backend.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,9 +19,11 @@ void check_backend_and_precision(const EngineOptions& options);
 // The reference backend runs the graph exactly as built (it is the oracle); the fast
 // backend runs the graph the passes made for exactly `outputs`.
 // `precision` other than "fp32" needs the fast backend.
+// "int8" needs `int8_scales` (a calibrated model file's).
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
                                      const std::string& precision,
-                                     const std::vector<std::string>& outputs);
+                                     const std::vector<std::string>& outputs,
+                                     const std::map<std::string, float>& int8_scales = {});
 
 // "onednn (avx512_core)", "onednn (avx512_core), winograd avx512", "ref (scalar oracle, OpenMP)".
 std::string backend_info(const std::string& backend, const std::string& precision);

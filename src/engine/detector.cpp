@@ -70,8 +70,12 @@ class RetinaFaceDetector : public Detector {
 
 }  // namespace
 
-std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOptions& options) {
-  detail::check_backend_and_precision(options);
+std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOptions& requested) {
+  detail::check_backend_and_precision(requested);
+  // int8 comes from a calibrated STAR model file; the detector has none, and runs the
+  // fastest float arithmetic instead.
+  EngineOptions options = requested;
+  if (options.precision == "int8") options.precision = "fp32-fast";
   set_num_threads(options.threads);
   TensorMap state_dict;
   try {

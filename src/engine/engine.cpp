@@ -55,7 +55,7 @@ Network network_from_model_file(const std::string& path, const std::string& weig
   n.config = file.config;
   n.params = star::count_graph_parameters(file.graph);
   n.graph = std::move(file.graph);
-  n.source = {true, file.info.precision, file.info.source, file.info.weights};
+  n.source = {true, file.info.precision, file.info.source, file.info.weights, file.info.int8};
   return n;
 }
 
@@ -76,8 +76,8 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   check_weights_option(options.weights);
   const auto precisions = star::storage_precisions();
   if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
-    throw Error(ErrorCode::kBadArgument,
-                "unknown model file precision '" + options.precision + "' (available: fp32, fp16)");
+    throw Error(ErrorCode::kBadArgument, "unknown model file precision '" + options.precision +
+                                             "' (available: fp32, fp16, int8)");
   }
   ConvertReport report;
   const Timer load_timer;
@@ -85,8 +85,14 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   // Every output stays, so infer's heat maps and the per-stack goldens still run from it.
   const graph::Graph optimized = graph::passes::optimize(n.graph);
   report.load_ms = load_timer.elapsed_ms();
-  const Timer write_timer;
   star::ModelFileInfo info;
+  if (options.precision == "int8") {
+    const Timer calibrate_timer;
+    info.int8 = calibrate_int8(optimized, options.calibration_inputs, options.rules);
+    report.calibrate_ms = calibrate_timer.elapsed_ms();
+    report.int8 = info.int8;
+  }
+  const Timer write_timer;
   info.precision = options.precision;
   info.source = n.source.checkpoint;
   info.weights = n.source.weights;
@@ -126,7 +132,8 @@ graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
   auto& slot = plans_[key];
   if (!slot) {
     for (const std::string& name : key) graph_.output(name);  // unknown names fail here
-    slot = detail::compile(graph_, options_.backend, options_.precision, key);
+    slot = detail::compile(graph_, options_.backend, options_.precision, key,
+                           source_.int8.input_scales);
     slot->set_profiling(profiling_);
   }
   last_plan_ = slot.get();

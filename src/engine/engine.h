@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "engine/calibrate.h"
 #include "graph/graph.h"
+#include "graph/int8.h"
 #include "graph/plan.h"
 #include "nets/star/config.h"
 #include "nets/star/params.h"
@@ -27,7 +29,9 @@ struct EngineOptions {
 std::vector<std::string> available_backends();
 // The arithmetic the fast backend may use, exact first: "fp32" is direct FP32 convolution,
 // "fp32-fast" runs 3x3 convs as Winograd F(4x4, 3x3) where faster (float32 throughout, with
-// rounding differences: landmarks move by about 0.001 crop pixels at most).
+// rounding differences: landmarks move by about 0.001 crop pixels at most), "int8" runs the
+// convs a calibrated model file names (`starface convert --precision int8 --calibrate`) as
+// uint8 x int8 convolutions and the rest as fp32.
 // How a model file stores its weights is separate (star::storage_precisions(): "fp32",
 // "fp16"): float16 weights are widened at load and run with any of these.
 std::vector<std::string> available_precisions();
@@ -38,11 +42,15 @@ struct ModelSource {
   std::string storage = "fp32";  // how its weights are stored: "fp32" or "fp16"
   std::string checkpoint;        // model file: the checkpoint it was converted from
   std::string weights = "net";   // the checkpoint entry the weights come from
+  graph::Int8Calibration int8;   // a calibrated model file's (empty otherwise)
 };
 
 struct ConvertOptions {
   std::string precision = "fp32";  // storage: see star::storage_precisions()
   std::string weights = "net";     // checkpoint entry: "net" or "net_ema"
+  // precision "int8": float32 [N, 3, 256, 256] crops to calibrate on (calibrate.h).
+  std::vector<Tensor> calibration_inputs;
+  CalibrationRules rules;
 };
 
 struct ConvertReport {
@@ -51,7 +59,9 @@ struct ConvertReport {
   int constants = 0;
   int64_t bytes = 0;  // of the file written
   double load_ms = 0;
+  double calibrate_ms = 0;
   double write_ms = 0;
+  graph::Int8Calibration int8;  // precision "int8"
 };
 
 // Writes the optimized model file of a checkpoint (or re-encodes a model file): the graph

@@ -9,6 +9,7 @@ namespace starface::testing {
 namespace {
 
 const std::string kTiny = quoted(star_fixture("models/star_wflw_tiny.pth"));
+const std::string kImages = quoted(shared_dir() / "data" / "images");
 
 // The tiny model converted once (fp32 and fp16) for every test here.
 const std::filesystem::path& converted_dir() {
@@ -76,6 +77,42 @@ TEST(CliConvert, InferFromTheModelFileMatchesTheGoldens) {
   }
 }
 
+// int8 on centre crops of the face images: most convs int8, the ones with signed inputs
+// fp32 with the reason, stored as int8 weights; infer --precision int8 runs them and stays
+// near fp32 (the tiny random model moves by ~12 crop pixels at most), and a model
+// without calibration refuses int8 by name.
+TEST(CliConvert, Int8CalibratesStoresAndRuns) {
+  const auto dir = temp_dir("cli_convert_int8");
+  const auto file = dir / "int8.safetensors";
+  const CliResult r = run_starface("convert " + kTiny + " -o " + quoted(file) +
+                                   " --precision int8 --calibrate " + kImages + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["int8"]["crops"], 5);  // one centre crop per image
+  EXPECT_GT(j["int8"]["int8_convs"].get<int>(), 10);
+  EXPECT_NE(j["int8"]["fp32_convs"]["pre.0.conv"].get<std::string>().find("negative"),
+            std::string::npos);
+  EXPECT_LT(j["output_bytes"].get<int64_t>(),
+            std::filesystem::file_size(converted_dir() / "fp32.safetensors"));
+
+  const auto lm = dir / "lm.npy";
+  const CliResult run =
+      run_starface("infer --precision int8 --model " + quoted(file) + " --input " +
+                   quoted(star_fixture("cases/inputs/input_a.npy")) + " --output " + quoted(lm));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Tensor got = import::read_npy(lm.string());
+  const Tensor want = import::read_npy(star_fixture("cases/tiny_a/landmarks.npy").string());
+  const double drift = max_abs_diff(got, want) * 128;
+  EXPECT_GT(drift, 0.0) << "int8 cannot be exact";
+  EXPECT_LT(drift, 24.0);  // a wrong scale sends the heat maps, and the points, anywhere
+
+  const CliResult refused = run_starface(
+      "infer --precision int8 --model " + model("fp32") + " --input " +
+      quoted(star_fixture("cases/inputs/input_a.npy")) + " --output " + quoted(dir / "x.npy"));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--calibrate"), std::string::npos) << refused.err;
+}
+
 TEST(CliConvert, LandmarksAndBenchTakeTheModelFile) {
   const auto dir = temp_dir("cli_convert_landmarks");
   cv::imwrite((dir / "face.png").string(), cv::Mat(64, 48, CV_8UC3, cv::Scalar(90, 120, 200)));
@@ -124,7 +161,12 @@ std::vector<BadConvert> bad_converts() {
       {"MaliciousCheckpoint", bad("malicious_zip.pth") + " -o OUT", "posix.system"},
       {"TruncatedCheckpoint", bad("truncated_zip.pth") + " -o OUT", "truncated_zip.pth"},
       {"NotStar", bad("missing_key.pth") + " -o OUT", "missing_key.pth"},
-      {"BadPrecision", kTiny + " -o OUT --precision int8", "--precision"},
+      {"BadPrecision", kTiny + " -o OUT --precision int4", "--precision"},
+      {"Int8WithoutCalibration", kTiny + " -o OUT --precision int8", "--calibrate"},
+      {"CalibrationWithoutInt8", kTiny + " -o OUT --calibrate " + kImages, "--precision int8"},
+      {"MissingCalibrationInput",
+       kTiny + " -o OUT --precision int8 --calibrate /nonexistent/faces.jpg",
+       "/nonexistent/faces.jpg"},
       {"BadWeights", kTiny + " -o OUT --weights best", "--weights"},
       {"EmaAbsent", kTiny + " -o OUT --weights ema", "net_ema"},
       {"NoOutput", kTiny, "--output"},

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "graph/serialize.h"
 #include "import/safetensors.h"
@@ -75,6 +77,97 @@ Tensor stored_form(const Tensor& t, const std::string& precision) {
   return out;
 }
 
+constexpr const char* kInt8ScaleSuffix = ".int8_scale";
+
+json int8_json(const graph::Int8Calibration& c) {
+  return {{"input_scales", c.input_scales}, {"fp32_layers", c.fp32_layers}, {"crops", c.crops}};
+}
+
+graph::Int8Calibration parse_int8(const std::string& text, const std::string& path) {
+  graph::Int8Calibration c;
+  try {
+    const json j = json::parse(text);
+    for (const auto& [conv, scale] : j.at("input_scales").items()) {
+      const float s = scale.get<float>();
+      if (!(s > 0.0f) || !std::isfinite(s))
+        corrupt(path, "int8 scale of '" + conv + "' is not > 0");
+      c.input_scales[conv] = s;
+    }
+    c.fp32_layers = j.at("fp32_layers").get<std::map<std::string, std::string>>();
+    c.crops = j.at("crops").get<int>();
+  } catch (const json::exception& e) {
+    corrupt(path, std::string("int8 calibration is not valid (") + e.what() + ")");
+  }
+  return c;
+}
+
+// The tensor keys of the weights of the convs named in `convs`, from the graph's JSON
+// (a node's inputs are value ids: 0 the input, 1..K the constants in order).
+std::set<std::string> conv_weight_keys(const std::string& graph_json,
+                                       const std::map<std::string, float>& convs) {
+  const json doc = json::parse(graph_json);
+  const json& constants = doc.at("constants");
+  std::set<std::string> keys;
+  for (const json& n : doc.at("nodes")) {
+    if (n.at("op") != "Conv2d" || !convs.count(n.at("name").get<std::string>())) continue;
+    const auto id = n.at("inputs").at(1).get<size_t>();
+    if (id >= 1 && id <= constants.size()) keys.insert(constants[id - 1].at("tensor"));
+  }
+  return keys;
+}
+
+// Weights [Co, ...] as int8 q = round(w / scale[o]), scale[o] = max |w[o]| / 127, the
+// scales beside them: the int8 conv derives the same scales and q again at load.
+void store_int8(TensorMap& tensors, const std::string& key) {
+  const Tensor w = tensors.at(key).to_float32().contiguous();
+  const int64_t channels = w.dim(0), per = w.numel() / channels;
+  Tensor q(DType::kInt8, w.shape());
+  Tensor scales(DType::kFloat32, {channels});
+  for (int64_t o = 0; o < channels; ++o) {
+    const float* row = w.data<float>() + o * per;
+    float largest = 0.0f;
+    for (int64_t i = 0; i < per; ++i) largest = std::max(largest, std::abs(row[i]));
+    const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
+    scales.data<float>()[o] = scale;
+    auto* out = reinterpret_cast<int8_t*>(q.bytes()) + o * per;
+    for (int64_t i = 0; i < per; ++i) out[i] = static_cast<int8_t>(std::nearbyint(row[i] / scale));
+  }
+  tensors[key] = q;
+  tensors[key + kInt8ScaleSuffix] = scales;
+}
+
+// Every int8 tensor with its scales back to float32 w = scale[o] * q, in place.
+void widen_int8(TensorMap& tensors, const std::string& path) {
+  std::vector<std::string> scale_keys;
+  for (const auto& [key, t] : tensors) {
+    if (key.size() > std::strlen(kInt8ScaleSuffix) &&
+        key.compare(key.size() - std::strlen(kInt8ScaleSuffix), std::string::npos,
+                    kInt8ScaleSuffix) == 0) {
+      scale_keys.push_back(key);
+    }
+  }
+  for (const std::string& scale_key : scale_keys) {
+    const std::string key = scale_key.substr(0, scale_key.size() - std::strlen(kInt8ScaleSuffix));
+    auto it = tensors.find(key);
+    const Tensor& scales = tensors.at(scale_key);
+    if (it == tensors.end() || it->second.dtype() != DType::kInt8 || it->second.rank() < 1 ||
+        scales.dtype() != DType::kFloat32 || scales.rank() != 1 ||
+        scales.numel() != it->second.shape()[0]) {
+      corrupt(path, "'" + scale_key + "' does not scale an int8 tensor [" +
+                        std::to_string(scales.numel()) + ", ...]");
+    }
+    const Tensor q = it->second.contiguous();
+    const int64_t per = q.shape()[0] > 0 ? q.numel() / q.shape()[0] : 0;
+    Tensor w(DType::kFloat32, q.shape());
+    const auto* in = reinterpret_cast<const int8_t*>(q.bytes());
+    for (int64_t i = 0; i < q.numel(); ++i) {
+      w.data<float>()[i] = scales.data<float>()[i / per] * static_cast<float>(in[i]);
+    }
+    it->second = w;
+    tensors.erase(scale_key);
+  }
+}
+
 // The stored graph must be a STAR network of the stated configuration: its input and the
 // outputs every subcommand reads.
 void check_against_config(const graph::Graph& g, const Config& c, const std::string& path) {
@@ -95,7 +188,7 @@ void check_against_config(const graph::Graph& g, const Config& c, const std::str
 
 }  // namespace
 
-std::vector<std::string> storage_precisions() { return {"fp32", "fp16"}; }
+std::vector<std::string> storage_precisions() { return {"fp32", "fp16", "int8"}; }
 
 void write_model_file(const std::string& path, const graph::Graph& graph, const Config& config,
                       const ModelFileInfo& info) {
@@ -107,12 +200,18 @@ void write_model_file(const std::string& path, const graph::Graph& graph, const 
   graph::SerializedGraph serialized = graph::serialize(graph);
   TensorMap tensors;
   for (auto& [key, t] : serialized.constants) tensors[key] = stored_form(t, info.precision);
-  const import::Metadata metadata = {
+  if (info.precision == "int8") {
+    for (const std::string& key : conv_weight_keys(serialized.json, info.int8.input_scales)) {
+      store_int8(tensors, key);
+    }
+  }
+  import::Metadata metadata = {
       {"format", kModelFileFormat},  {"format_version", std::to_string(kModelFileVersion)},
       {"graph", serialized.json},    {"config", config_json(config).dump()},
       {"precision", info.precision}, {"source", info.source},
       {"weights", info.weights},
   };
+  if (info.precision == "int8") metadata["int8"] = int8_json(info.int8).dump();
   import::write_safetensors(path, tensors, metadata);
 }
 
@@ -144,6 +243,10 @@ ModelFile read_model_file(const std::string& path) {
   }
   model.info.source = metadata(m, "source", path);
   model.info.weights = metadata(m, "weights", path);
+  if (model.info.precision == "int8") {
+    model.info.int8 = parse_int8(metadata(m, "int8", path), path);
+    widen_int8(file.tensors, path);
+  }
   model.graph = graph::deserialize(metadata(m, "graph", path), file.tensors, path);
   check_against_config(model.graph, model.config, path);
   return model;

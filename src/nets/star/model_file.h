@@ -4,7 +4,11 @@
 //   graph           the graph JSON (graph/serialize.h)
 //   config          the network configuration (Config's fields) as JSON
 //   precision       how the constants are stored: "fp32", or "fp16" (large constants as
-//                   float16, widened to float32 at load; compute stays float32)
+//                   float16, widened to float32 at load; compute stays float32), or "int8"
+//                   (the weights of the int8 convs as int8 q beside "<name>.int8_scale"
+//                   [Co], w = scale[o] * q, widened at load; the rest float32)
+//   int8            precision "int8" only: the calibration (graph/int8.h) as JSON
+//                   {"input_scales": {conv: scale}, "fp32_layers": {conv: why}, "crops": n}
 //   source          the checkpoint's file name     weights  "net" or "net_ema"
 // Loading it skips the unpickler, the config detection, the builder and the passes.
 #pragma once
@@ -13,6 +17,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/int8.h"
 #include "nets/star/config.h"
 
 namespace starface::star {
@@ -20,13 +25,14 @@ namespace starface::star {
 constexpr const char* kModelFileFormat = "starface.star";
 constexpr int kModelFileVersion = 1;
 
-// How a model file may store its constants: "fp32" first (exact), then "fp16".
+// How a model file may store its constants: "fp32" first (exact), then "fp16", "int8".
 std::vector<std::string> storage_precisions();
 
 struct ModelFileInfo {
   std::string precision = "fp32";  // see storage_precisions()
   std::string source;              // the checkpoint's file name, without its folder
   std::string weights = "net";     // the checkpoint entry converted
+  graph::Int8Calibration int8;     // precision "int8"
 };
 
 struct ModelFile {

@@ -71,7 +71,7 @@ struct BothRuns {
 };
 
 BothRuns run_both(const Graph& g, const Tensor& input, const std::vector<std::string>& outputs,
-             const Scales& scales) {
+                  const Scales& scales) {
   BothRuns r;
   r.want = ref::compile(g)->run(input, outputs);
   OnednnPlan plan(g, 1, false, scales);
@@ -100,7 +100,7 @@ TEST(Int8Plans, OneConvOnGridValuesIsExactForEveryEpilogueAndGeometry) {
         snap_weights(net.g, y);
         const std::string name = net.output(y);
         const BothRuns run = run_both(net.g, grid_input({batch, 13, 11, 9}, kInputScale, epilogue),
-                                 {name}, {{node_name(net.g, y), kInputScale}});
+                                      {name}, {{node_name(net.g, y), kInputScale}});
         EXPECT_EQ(run.int8_convs, 1) << what;
         const Tensor& want = run.want.at(name);
         EXPECT_LE(max_abs_diff(run.got.at(name), want), 2e-5 * std::max(1.0, max_abs(want)))
@@ -160,14 +160,13 @@ TEST(Int8Plans, OtherReadersAndUncalibratedConvsKeepFloat32) {
   const float sx = 0.01f;
   const Tensor input = grid_input({1, 8, 10, 10}, sx, 3);
   const float sa = static_cast<float>(max_abs(ref::compile(net.g)->run(input, {na}).at(na)) / 255);
-  const BothRuns run = run_both(net.g, input, {np, nb, nc},
-                           {{node_name(net.g, a), sx}, {node_name(net.g, b), sa}});
+  const BothRuns run =
+      run_both(net.g, input, {np, nb, nc}, {{node_name(net.g, a), sx}, {node_name(net.g, b), sa}});
   EXPECT_EQ(run.int8_convs, 2);
   EXPECT_EQ(run.reorders, 2);  // x and a quantized for their convs
   // a stays float32 (the pool reads it), so the pool is exact.
   EXPECT_LE(max_abs_diff(run.got.at(np), run.want.at(np)), 2e-5 * max_abs(run.want.at(np)));
-  EXPECT_LE(max_abs_diff(run.got.at(nb), run.want.at(nb)),
-            weight_gain(net.g, b) * sa / 2 + 1e-4);
+  EXPECT_LE(max_abs_diff(run.got.at(nb), run.want.at(nb)), weight_gain(net.g, b) * sa / 2 + 1e-4);
 }
 
 TEST(Int8Plans, Int8WithoutScalesIsAClearError) {

@@ -1,0 +1,100 @@
+#include "pipeline/calibration_crops.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "core/error.h"
+#include "engine/detector.h"
+#include "pipeline/inputs.h"
+#include "vision/crop.h"
+#include "vision/face_detector.h"
+#include "vision/image.h"
+#include "vision/video.h"
+
+namespace starface::pipeline {
+namespace {
+
+class CropCollector {
+ public:
+  explicit CropCollector(const CalibrationSource& source) : source_(source) {
+    if (!source.detector.empty()) detector_ = Detector::load(source.detector);
+  }
+
+  bool full() const { return static_cast<int>(crops_.size()) >= source_.max_crops; }
+
+  void add_frame(const cv::Mat& image) {
+    for (const star::Box& box : face_boxes(image)) {
+      if (full()) return;
+      const star::Box truncated = star::truncate_and_check(box, image.cols, image.rows);
+      crops_.push_back(
+          vision::crops_to_input({vision::warp_crop(image, star::crop_matrix(truncated))}));
+    }
+  }
+
+  std::vector<Tensor> take() { return std::move(crops_); }
+
+ private:
+  // Faces the detector finds, or the centred square of the frame.
+  std::vector<star::Box> face_boxes(const cv::Mat& image) {
+    if (!detector_) {
+      const double side = std::min(image.cols, image.rows);
+      const double x = (image.cols - side) / 2, y = (image.rows - side) / 2;
+      return {star::Box{x, y, x + side, y + side}};
+    }
+    std::vector<star::Box> boxes;
+    for (const retinaface::Detection& d : vision::detect_faces(*detector_, image)) {
+      if (d.score >= source_.min_score) boxes.push_back({d.x1, d.y1, d.x2, d.y2});
+    }
+    return boxes;
+  }
+
+  const CalibrationSource& source_;
+  std::unique_ptr<Detector> detector_;
+  std::vector<Tensor> crops_;
+};
+
+void add_video(CropCollector& collector, const std::string& path, int frames_wanted) {
+  vision::VideoSource video(path);
+  const long expected = std::max(1L, video.expected_frames());
+  const long every = std::max(1L, expected / std::max(1, frames_wanted));
+  vision::Frame frame;
+  for (long n = 0; !collector.full() && video.next(frame); ++n) {
+    if (n % every == 0) collector.add_frame(frame.image);
+  }
+}
+
+}  // namespace
+
+std::vector<Tensor> calibration_crops(const CalibrationSource& source) {
+  CropCollector collector(source);
+  for (const Input& input : expand_inputs(source.paths)) {
+    if (collector.full()) break;
+    try {
+      switch (input.kind) {
+        case Input::Kind::kBroken:
+          throw Error(ErrorCode::kBadInput, input.error);
+        case Input::Kind::kImages:
+          for (const std::string& file : input.files) {
+            if (!collector.full()) collector.add_frame(vision::read_image(file));
+          }
+          break;
+        case Input::Kind::kVideo:
+          add_video(collector, input.path, source.frames_per_video);
+          break;
+      }
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (what.find(input.path) != std::string::npos) throw;
+      throw Error(e.code(), "calibration input " + input.path + ": " + what);
+    }
+  }
+  std::vector<Tensor> crops = collector.take();
+  if (crops.empty()) {
+    throw Error(ErrorCode::kBadInput,
+                "no face crop in the calibration inputs" +
+                    std::string(source.detector.empty() ? "" : " (the detector found no face)"));
+  }
+  return crops;
+}
+
+}  // namespace starface::pipeline

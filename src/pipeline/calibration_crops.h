@@ -1,0 +1,26 @@
+// The crops `starface convert --precision int8 --calibrate PATH...` calibrates on: faces
+// in images and videos (files or folders), found by RetinaFace when a detector is given,
+// else the centred square of each frame, each warped to the network input as `starface
+// run` would crop it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace starface::pipeline {
+
+struct CalibrationSource {
+  std::vector<std::string> paths;
+  std::string detector;      // RetinaFace checkpoint; empty: centre crops
+  int max_crops = 32;        // stop after this many
+  int frames_per_video = 8;  // every k-th frame of a video, k spreading this many over it
+  float min_score = 0.5f;    // detections kept
+};
+
+// float32 [1, 3, 256, 256] crops, at least one. kBadInput naming the path for an input
+// that cannot be read; kBadInput when no crop was found at all.
+std::vector<Tensor> calibration_crops(const CalibrationSource& source);
+
+}  // namespace starface::pipeline
