@@ -67,7 +67,10 @@ std::string backend_info(const std::string& backend, const std::string& precisio
   if (precision == "fp32-fast") {
     info += ", winograd " + std::string(backends::x86::isa_name(backends::x86::selected_isa()));
   }
-  if (precision == "int8") info += ", int8 convs (u8 x s8)";
+  if (precision == "int8") {
+    info += backends::onednn::has_vnni() ? ", int8 convs (u8 x s8, vnni)"
+                                         : ", int8 convs (u8 x s8, 7-bit inputs: no vnni)";
+  }
   return info;
 }
 

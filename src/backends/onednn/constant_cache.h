@@ -7,8 +7,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <string>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 #include <utility>
 #include <vector>
 

@@ -75,8 +75,8 @@ bool lower_int8_conv(ProgramBuilder& b, const graph::Node& node) {
   }
   std::vector<float> output_scales(sw.size());
   for (size_t o = 0; o < sw.size(); ++o) output_scales[o] = sx * sw[o] / sy.value_or(1.0f);
-  const auto pd = int8_primitive(b, node, sy ? memory::data_type::u8 : memory::data_type::f32,
-                                 output_scales);
+  const auto pd =
+      int8_primitive(b, node, sy ? memory::data_type::u8 : memory::data_type::f32, output_scales);
 
   const dnnl::memory bias = b.constants().derived("int8 bias of " + node.name, [&] {
     const Tensor bias_f32 = g.value(node.inputs[2]).constant.contiguous();

@@ -239,9 +239,21 @@ std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::strin
                 "precision 'int8' needs a calibrated model file: starface convert CHECKPOINT -o "
                 "MODEL.safetensors --precision int8 --calibrate IMAGES_OR_VIDEOS...");
   }
-  return std::make_unique<OnednnPlan>(graph, 1, precision == "fp32-fast",
-                                      precision == "int8" ? int8_scales
-                                                          : std::map<std::string, float>{});
+  return std::make_unique<OnednnPlan>(
+      graph, 1, precision == "fp32-fast",
+      precision == "int8" ? int8_scales : std::map<std::string, float>{});
+}
+
+bool has_vnni() {
+  using dnnl::cpu_isa;
+  const cpu_isa isa = dnnl::get_effective_cpu_isa();
+  return isa == cpu_isa::avx2_vnni || isa == cpu_isa::avx512_core_vnni ||
+         isa == cpu_isa::avx512_core_bf16 || isa == cpu_isa::avx512_core_amx;
+}
+
+float int8_input_scale(float calibrated) {
+  static const bool vnni = has_vnni();
+  return vnni ? calibrated : calibrated * (255.0f / 127.0f);
 }
 
 std::string isa_name() {

@@ -75,6 +75,13 @@ std::unique_ptr<graph::Plan> compile(const graph::Graph& graph,
 enum class WinogradChoice { kMeasure, kAlways };
 void set_winograd_choice(WinogradChoice choice);
 
+// The scale an int8 conv quantizes its input at, for a calibrated scale (input max / 255).
+// Without VNNI, oneDNN multiplies uint8 x int8 pairs with vpmaddubsw, whose int16 pair sums
+// saturate for inputs above 127 (255 * 127 * 2 > 32767): there inputs use 7 bits, at
+// twice the calibrated scale (255 / 127).
+float int8_input_scale(float calibrated);
+bool has_vnni();
+
 // The instruction set oneDNN dispatches to on this CPU ("avx512_core", "avx2", ...).
 std::string isa_name();
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "backends/onednn/lowering.h"
+#include "backends/onednn/onednn_backend.h"
 #include "core/error.h"
 
 namespace starface::backends::onednn {
@@ -127,7 +128,7 @@ std::optional<float> ProgramBuilder::int8_input_scale(const graph::Node& conv) c
   if (is_constant(conv.inputs[0]) || !is_constant(conv.inputs[1])) return std::nullopt;
   const auto it = int8_scales_->find(conv.name);
   if (it == int8_scales_->end() || !(it->second > 0.0f)) return std::nullopt;
-  return it->second;
+  return onednn::int8_input_scale(it->second);
 }
 
 std::optional<float> ProgramBuilder::int8_readers_scale(ValueId v) const {

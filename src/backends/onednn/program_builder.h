@@ -48,8 +48,9 @@ class ProgramBuilder {
   bool winograd_allowed() const { return winograd_; }
   // Counts the node as run by our Winograd kernel, for ProgramStats.
   void count_winograd() { ++program_->winograd_convs; }
-  // The scale of `conv`'s input when it runs in int8 (x ~ scale * q, q in 0..255), else
-  // nullopt: not calibrated, or a shape the int8 lowering does not take.
+  // The scale of `conv`'s input when it runs in int8 (x ~ scale * q, q in 0..255; 0..127
+  // without VNNI, see onednn::int8_input_scale), else nullopt: not calibrated, or a shape
+  // the int8 lowering does not take.
   std::optional<float> int8_input_scale(const graph::Node& conv) const;
   // When every reader of `v` is a conv taking it as its input in int8 at one scale (and v
   // is not requested), that scale: v may then be stored as uint8. Else nullopt.

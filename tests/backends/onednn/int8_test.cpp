@@ -55,12 +55,14 @@ double weight_gain(const Graph& g, ValueId y) {
   return gain;
 }
 
-// Random values scale * k, k in 0..255: on the uint8 grid of `scale`.
+// Random values s * k on the grid the backend quantizes a calibrated `scale` to: s =
+// int8_input_scale(scale), k in 0..255 (0..127 without VNNI, where s is twice `scale`).
 Tensor grid_input(const Shape& shape, float scale, uint32_t seed) {
   Tensor t(DType::kFloat32, shape);
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> level(0, 255);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = scale * level(rng);
+  std::uniform_int_distribution<int> level(0, has_vnni() ? 255 : 127);
+  const float step = int8_input_scale(scale);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = step * level(rng);
   return t;
 }
 
@@ -135,7 +137,8 @@ TEST(Int8Plans, ChainsStoreUint8MapsWithinTheirRoundingBound) {
     // Only the caller's input is quantized on the way; a requested a is float32 for b too.
     EXPECT_EQ(run.reorders, request_a ? 2 : 1);
     // Rounding a to sa moves b by at most gain(b) * sa / 2; b's own rounding adds sb / 2.
-    const double b_error = weight_gain(net.g, b) * sa / 2 + sb / 2;
+    const double b_error =
+        weight_gain(net.g, b) * int8_input_scale(sa) / 2 + int8_input_scale(sb) / 2;
     const double bound = weight_gain(net.g, c) * b_error + 1e-4;
     const double err = max_abs_diff(run.got.at(nc), run.want.at(nc));
     EXPECT_LE(err, bound) << "request a " << request_a;
@@ -163,7 +166,8 @@ TEST(Int8Plans, OtherReadersAndUncalibratedConvsKeepFloat32) {
   const BothRuns run =
       run_both(net.g, input, {np, nb, nc}, {{node_name(net.g, a), sx}, {node_name(net.g, b), sa}});
   EXPECT_EQ(run.int8_convs, 2);
-  EXPECT_EQ(run.reorders, 2);  // x and a quantized for their convs
+  // x and a quantized for their convs (on AVX2, b also goes from int8 nhwc to nChw8c for c)
+  EXPECT_GE(run.reorders, 2);
   // a stays float32 (the pool reads it), so the pool is exact.
   EXPECT_LE(max_abs_diff(run.got.at(np), run.want.at(np)), 2e-5 * max_abs(run.want.at(np)));
   EXPECT_LE(max_abs_diff(run.got.at(nb), run.want.at(nb)), weight_gain(net.g, b) * sa / 2 + 1e-4);
