@@ -117,7 +117,7 @@ main() {
     jq -rs --arg v "$v" --argjson ort "$ort" --arg drift "${DRIFT[$v]}" '
       [.[] | select(.variant == $v)] as $rows
       | ($rows | map(.median_ms_per_face) | sort) as $m
-      | $m[length/2|floor] as $med
+      | ($m | .[length/2|floor]) as $med
       | "| \($v) | \($med * 10 | round / 10) | \($m | map(. * 10 | round / 10) | join(", ")) | " +
         "\($med / $ort * 100 | round / 100) | \($drift | split(" ") | join(" / ")) | \($rows[0].backend_info) |"' \
       "$OUT/results.jsonl"
