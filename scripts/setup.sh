@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 packages=(cmake ninja-build g++ pkg-config libgtest-dev libdnnl-dev libopencv-dev libcli11-dev
           nlohmann-json3-dev libzip-dev libcurl4-openssl-dev libhwy-dev zlib1g-dev
           pybind11-dev python3-dev python3-numpy python3-pytest python3-onnx libonnx-dev
-          libprotobuf-dev nodejs python3-setuptools python3-wheel python3-venv)
+          libprotobuf-dev nodejs python3-setuptools python3-wheel python3-venv
+          ocl-icd-opencl-dev)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
@@ -21,6 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# ocl-icd-opencl-dev: Debian's oneDNN CMake config looks for OpenCL even for the CPU engine.
 # Optional, for live fuzzing (fuzz/run.sh): clang-14 libclang-rt-14-dev.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
 cmake --build build

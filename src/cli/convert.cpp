@@ -55,22 +55,19 @@ void run_convert(const ConvertFlags& f) {
   const ConvertReport r = convert_model(f.checkpoint, f.output, options);
   const int64_t input_bytes = static_cast<int64_t>(std::filesystem::file_size(f.checkpoint));
   if (f.json) {
-    const nlohmann::json j = {{"checkpoint", f.checkpoint},
-                              {"output", f.output},
-                              {"precision", f.precision},
-                              {"weights", options.weights},
-                              {"nodes", r.nodes},
-                              {"constants", r.constants},
-                              {"checkpoint_bytes", input_bytes},
-                              {"output_bytes", r.bytes},
-                              {"load_and_optimize_ms", r.load_ms},
-                              {"write_ms", r.write_ms}};
+    nlohmann::json j = {{"checkpoint", f.checkpoint},
+                        {"output", f.output},
+                        {"precision", f.precision},
+                        {"weights", options.weights},
+                        {"nodes", r.nodes},
+                        {"constants", r.constants},
+                        {"checkpoint_bytes", input_bytes},
+                        {"output_bytes", r.bytes},
+                        {"load_and_optimize_ms", r.load_ms},
+                        {"write_ms", r.write_ms}};
     if (int8) {
-      nlohmann::json with_int8 = j;
-      with_int8["calibrate_ms"] = r.calibrate_ms;
-      with_int8["int8"] = int8_report(r.int8);
-      std::cout << with_int8.dump(2) << "\n";
-      return;
+      j["calibrate_ms"] = r.calibrate_ms;
+      j["int8"] = int8_report(r.int8);
     }
     std::cout << j.dump(2) << "\n";
     return;

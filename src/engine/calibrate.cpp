@@ -30,29 +30,21 @@ struct InputStats {
   double mean_square() const { return count > 0 ? sum_squares / count : 0.0; }
 };
 
-// Rounding noise power over signal power of per-output-channel int8 weights.
+// Rounding noise power over signal power of per-output-channel int8 weights (an
+// all-zero channel rounds exactly).
 double weight_noise_ratio(const Tensor& weights) {
   const Tensor w = weights.contiguous();
+  const std::vector<float> scales = graph::int8_weight_scales(w);
   const int64_t per = w.numel() / w.dim(0);
   double noise = 0, signal = 0;
   for (int64_t o = 0; o < w.dim(0); ++o) {
-    double largest = 0;
-    for (int64_t i = 0; i < per; ++i) {
-      const double v = w.data<float>()[o * per + i];
-      largest = std::max(largest, std::fabs(v));
-      signal += v * v;
-    }
-    const double step = largest / 127;
-    noise += step * step / 12 * static_cast<double>(per);
+    double channel = 0;
+    for (int64_t i = 0; i < per; ++i)
+      channel += double{w.data<float>()[o * per + i]} * w.data<float>()[o * per + i];
+    signal += channel;
+    if (channel > 0) noise += double{scales[o]} * scales[o] / 12 * static_cast<double>(per);
   }
   return signal > 0 ? noise / signal : 0.0;
-}
-
-// The convs calibration may quantize: dense, ReLU or none, computed input, constant weights
-// (what the backend's int8 lowering takes).
-bool int8_candidate(const graph::Graph& g, const graph::Node& n) {
-  return n.op == graph::OpKind::kConv2d && n.attrs.groups == 1 && n.attrs.slope == 0.0f &&
-         !g.value(n.inputs[0]).is_constant() && g.value(n.inputs[1]).is_constant();
 }
 
 std::string percent(double v) {
@@ -94,7 +86,7 @@ graph::Int8Calibration calibrate_int8(const graph::Graph& optimized,
   std::vector<const graph::Node*> convs;
   std::set<std::string> names;
   for (const graph::Node& n : optimized.nodes()) {
-    if (!int8_candidate(optimized, n)) continue;
+    if (!graph::int8_candidate(optimized, n)) continue;
     convs.push_back(&n);
     names.insert(optimized.value(n.inputs[0]).name);
   }

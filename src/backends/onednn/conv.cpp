@@ -14,29 +14,41 @@ namespace starface::backends::onednn {
 
 using dnnl::convolution_forward;
 
-convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const graph::Node& node,
-                                                   bool prefilled) {
+convolution_forward::desc conv_desc(ProgramBuilder& b, const graph::Node& node,
+                                    memory::data_type src_type, memory::data_type weights_type,
+                                    memory::data_type dst_type) {
   const graph::Attrs& a = node.attrs;
   const Shape& ws = b.shape(node.inputs[1]);
   const auto any = memory::format_tag::any;
-  const auto f32 = memory::data_type::f32;
-  const memory::desc src(to_dims(b.shape(node.inputs[0])), f32, any);
+  const memory::desc src(to_dims(b.shape(node.inputs[0])), src_type, any);
   memory::dims weight_dims = to_dims(ws);
   if (a.groups > 1) {
     weight_dims = {a.groups, ws[0] / a.groups, ws[1], ws[2], ws[3]};
   }
-  const memory::desc weights(weight_dims, f32, any);
-  const memory::desc bias({ws[0]}, f32, memory::format_tag::x);
-  const memory::desc dst(to_dims(b.shape(node.output)), f32, any);
+  const memory::desc weights(weight_dims, weights_type, any);
+  const memory::desc bias({ws[0]}, memory::data_type::f32, memory::format_tag::x);
+  const memory::desc dst(to_dims(b.shape(node.output)), dst_type, any);
   const memory::dims strides{a.stride, a.stride};
   const memory::dims padding{a.pad, a.pad};
-  const convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                       dnnl::algorithm::convolution_direct, src, weights, bias, dst,
-                                       strides, padding, padding);
+  return convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                   dnnl::algorithm::convolution_direct, src, weights, bias, dst,
+                                   strides, padding, padding);
+}
+
+dnnl::post_ops conv_post_ops(const graph::Node& node, bool prefilled) {
   dnnl::post_ops post_ops;
   if (prefilled) post_ops.append_sum(1.0f);
-  if (a.relu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, a.slope, 0.0f);
-  return convolution_forward::primitive_desc(desc, b.attr(post_ops), b.engine());
+  if (node.attrs.relu) {
+    post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, node.attrs.slope, 0.0f);
+  }
+  return post_ops;
+}
+
+convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const graph::Node& node,
+                                                   bool prefilled) {
+  const auto f32 = memory::data_type::f32;
+  return convolution_forward::primitive_desc(conv_desc(b, node, f32, f32, f32),
+                                             b.attr(conv_post_ops(node, prefilled)), b.engine());
 }
 
 namespace {

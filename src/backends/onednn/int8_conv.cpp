@@ -13,48 +13,19 @@
 
 #include "backends/onednn/lowering.h"
 #include "core/error.h"
+#include "graph/int8.h"
 
 namespace starface::backends::onednn {
 namespace {
 
 using dnnl::convolution_forward;
 
-// max |w[o]| / 127 per output channel o of dense weights [Co, ...] (1 for an all-zero one).
-std::vector<float> weight_scales(const Tensor& weights) {
-  const Tensor w = weights.contiguous();
-  const int64_t channels = w.dim(0);
-  const int64_t per_channel = w.numel() / channels;
-  const float* data = w.data<float>();
-  std::vector<float> scales(channels);
-  for (int64_t o = 0; o < channels; ++o) {
-    float largest = 0.0f;
-    for (int64_t i = 0; i < per_channel; ++i) {
-      largest = std::max(largest, std::abs(data[o * per_channel + i]));
-    }
-    scales[o] = largest > 0.0f ? largest / 127.0f : 1.0f;
-  }
-  return scales;
-}
-
 convolution_forward::primitive_desc int8_primitive(ProgramBuilder& b, const graph::Node& node,
                                                    memory::data_type dst_type,
                                                    const std::vector<float>& output_scales) {
-  const graph::Attrs& a = node.attrs;
-  const auto any = memory::format_tag::any;
-  const memory::desc src(to_dims(b.shape(node.inputs[0])), memory::data_type::u8, any);
-  const memory::desc weights(to_dims(b.shape(node.inputs[1])), memory::data_type::s8, any);
-  const memory::desc bias({b.shape(node.inputs[1])[0]}, memory::data_type::f32,
-                          memory::format_tag::x);
-  const memory::desc dst(to_dims(b.shape(node.output)), dst_type, any);
-  const memory::dims strides{a.stride, a.stride};
-  const memory::dims padding{a.pad, a.pad};
-  const convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                       dnnl::algorithm::convolution_direct, src, weights, bias, dst,
-                                       strides, padding, padding);
-  dnnl::post_ops post_ops;
-  if (a.bias_map || a.residual) post_ops.append_sum(1.0f);
-  if (a.relu) post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-  dnnl::primitive_attr attr = b.attr(post_ops);
+  const auto desc = conv_desc(b, node, memory::data_type::u8, memory::data_type::s8, dst_type);
+  dnnl::primitive_attr attr =
+      b.attr(conv_post_ops(node, node.attrs.bias_map || node.attrs.residual));
   attr.set_output_scales(2, output_scales);  // mask 2: per index of dst dimension 1
   return convolution_forward::primitive_desc(desc, attr, b.engine());
 }
@@ -66,7 +37,7 @@ bool lower_int8_conv(ProgramBuilder& b, const graph::Node& node) {
   if (!input_scale) return false;
   const float sx = *input_scale;
   const graph::Graph& g = b.graph();
-  const std::vector<float> sw = weight_scales(g.value(node.inputs[1]).constant);
+  const std::vector<float> sw = graph::int8_weight_scales(g.value(node.inputs[1]).constant);
 
   // uint8 output only for a plain conv + ReLU: a residual or bias map is summed in float32.
   std::optional<float> sy;

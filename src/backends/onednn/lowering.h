@@ -12,8 +12,15 @@ void lower_node(ProgramBuilder& b, const graph::Node& node);
 
 // conv.cpp: convolution with bias, bias map, residual and ReLU.
 void lower_conv(ProgramBuilder& b, const graph::Node& node);
-// The convolution in the layouts oneDNN prefers, with a `sum` post-op when dst is
-// prefilled (bias map, residual), then the ReLU.
+// The node's convolution over these data types in the layouts oneDNN prefers (`any`),
+// bias float32.
+dnnl::convolution_forward::desc conv_desc(ProgramBuilder& b, const graph::Node& node,
+                                          memory::data_type src_type,
+                                          memory::data_type weights_type,
+                                          memory::data_type dst_type);
+// A `sum` post-op when dst is prefilled (bias map, residual), then the ReLU / LeakyReLU.
+dnnl::post_ops conv_post_ops(const graph::Node& node, bool prefilled);
+// The float32 convolution in the layouts oneDNN prefers, with conv_post_ops.
 dnnl::convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, const graph::Node& node,
                                                          bool prefilled);
 

@@ -6,6 +6,7 @@
 #include "backends/onednn/lowering.h"
 #include "backends/onednn/onednn_backend.h"
 #include "core/error.h"
+#include "graph/int8.h"
 
 namespace starface::backends::onednn {
 
@@ -122,10 +123,7 @@ dnnl::memory ProgramBuilder::read_scaled(ValueId v, const memory::desc& want, fl
 }
 
 std::optional<float> ProgramBuilder::int8_input_scale(const graph::Node& conv) const {
-  if (!int8_scales_ || conv.op != graph::OpKind::kConv2d) return std::nullopt;
-  // Dense convs with ReLU or none: oneDNN's int8 kernels cover those for every shape here.
-  if (conv.attrs.groups != 1 || conv.attrs.slope != 0.0f) return std::nullopt;
-  if (is_constant(conv.inputs[0]) || !is_constant(conv.inputs[1])) return std::nullopt;
+  if (!int8_scales_ || !graph::int8_candidate(graph_, conv)) return std::nullopt;
   const auto it = int8_scales_->find(conv.name);
   if (it == int8_scales_->end() || !(it->second > 0.0f)) return std::nullopt;
   return onednn::int8_input_scale(it->second);

@@ -116,21 +116,19 @@ std::set<std::string> conv_weight_keys(const std::string& graph_json,
   return keys;
 }
 
-// Weights [Co, ...] as int8 q = round(w / scale[o]), scale[o] = max |w[o]| / 127, the
-// scales beside them: the int8 conv derives the same scales and q again at load.
+// Weights [Co, ...] as int8 q = round(w / scale[o]) (graph::int8_weight_scales), the scales
+// beside them: the int8 conv derives the same scales and q again at load.
 void store_int8(TensorMap& tensors, const std::string& key) {
   const Tensor w = tensors.at(key).to_float32().contiguous();
+  const std::vector<float> channel_scales = graph::int8_weight_scales(w);
   const int64_t channels = w.dim(0), per = w.numel() / channels;
   Tensor q(DType::kInt8, w.shape());
   Tensor scales(DType::kFloat32, {channels});
-  for (int64_t o = 0; o < channels; ++o) {
-    const float* row = w.data<float>() + o * per;
-    float largest = 0.0f;
-    for (int64_t i = 0; i < per; ++i) largest = std::max(largest, std::abs(row[i]));
-    const float scale = largest > 0.0f ? largest / 127.0f : 1.0f;
-    scales.data<float>()[o] = scale;
-    auto* out = reinterpret_cast<int8_t*>(q.bytes()) + o * per;
-    for (int64_t i = 0; i < per; ++i) out[i] = static_cast<int8_t>(std::nearbyint(row[i] / scale));
+  std::copy(channel_scales.begin(), channel_scales.end(), scales.data<float>());
+  const auto* in = w.data<float>();
+  auto* out = reinterpret_cast<int8_t*>(q.bytes());
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    out[i] = static_cast<int8_t>(std::nearbyint(in[i] / channel_scales[i / per]));
   }
   tensors[key] = q;
   tensors[key + kInt8ScaleSuffix] = scales;
