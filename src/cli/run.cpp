@@ -74,6 +74,10 @@ void print_summary(const pipeline::RunSummary& s, size_t total, bool quiet) {
                total, s.count(Status::kDone), s.count(Status::kSkipped), s.count(Status::kFailed));
   for (const auto& r : s.inputs) {
     if (r.status == Status::kFailed) std::fprintf(stderr, "  failed: %s\n", r.message.c_str());
+    for (const auto& problem : r.decode_problems) {
+      std::fprintf(stderr, "  done with undecodable data: %s: %s\n", r.name.c_str(),
+                   problem.c_str());
+    }
   }
   if (s.count(Status::kDone) > 0) {
     std::printf("time per stage, all inputs:\n%s", s.profile.table(s.wall_ms).c_str());
@@ -104,10 +108,18 @@ void run(const RunFlags& f) {
   const pipeline::RunSummary summary = pipeline::run_inputs(inputs, models, options, progress);
   print_summary(summary, inputs.size(), f.quiet);
   const int failed = summary.count(pipeline::InputReport::Status::kFailed);
-  if (failed > 0) {
-    // Exit status 1 through main's handler: the other inputs' outputs are complete.
-    throw Error(ErrorCode::kBadInput,
-                std::to_string(failed) + " of " + std::to_string(inputs.size()) + " inputs failed");
+  const int corrupt = summary.with_decode_problems();
+  if (failed > 0 || corrupt > 0) {
+    // Exit status 1 through main's handler: the other inputs' outputs are complete, and a
+    // corrupt video's outputs hold every frame that decoded.
+    const std::string of = " of " + std::to_string(inputs.size()) + " inputs";
+    std::string text;
+    if (failed > 0) text = std::to_string(failed) + of + " failed";
+    if (corrupt > 0) {
+      text += (text.empty() ? "" : "; ") + std::to_string(corrupt) + of +
+              " had undecodable data (their outputs hold every frame that decoded)";
+    }
+    throw Error(ErrorCode::kBadInput, text);
   }
 }
 

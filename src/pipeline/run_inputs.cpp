@@ -72,6 +72,7 @@ void write_profile(const RunOptions& options, const Input& input, const InputRep
   j["frames"] = report.frames;
   j["faces"] = report.faces;
   j["fps"] = report.wall_ms > 0 ? report.frames * 1000.0 / report.wall_ms : 0.0;
+  j["decode_problems"] = report.decode_problems;
   file.stream() << j.dump(2) << "\n";
   file.commit();
 }
@@ -96,6 +97,10 @@ void process_frames(const Input& input, const FaceModels& models, const RunOptio
     }
     progress.update(++report.frames);
   }
+  report.decode_problems = frames->decode_problems();
+  for (const std::string& problem : report.decode_problems) {
+    progress.error("starface: " + input.name + ": " + problem);
+  }
   {
     ScopedStage stage(report.profile, "write");
     writers.commit_all_but_csv();
@@ -110,6 +115,12 @@ void process_frames(const Input& input, const FaceModels& models, const RunOptio
 int RunSummary::count(InputReport::Status status) const {
   int n = 0;
   for (const InputReport& r : inputs) n += r.status == status;
+  return n;
+}
+
+int RunSummary::with_decode_problems() const {
+  int n = 0;
+  for (const InputReport& r : inputs) n += !r.decode_problems.empty();
   return n;
 }
 

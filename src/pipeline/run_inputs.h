@@ -1,7 +1,8 @@
 // `starface run` over a list of inputs: per input, decode -> FacePipeline -> writers, each
 // output committed only when the input is complete (the CSV last: it marks an input done for
 // --skip-existing). A bad input (missing, corrupt, empty, not a video, an unreadable image)
-// is reported and skipped; the others still run.
+// is reported and skipped; the others still run. A video with corrupt data mid-stream is
+// processed as far as it decodes, and its report says what was skipped.
 #pragma once
 
 #include <filesystem>
@@ -32,6 +33,9 @@ struct InputReport {
   Status status = Status::kDone;
   std::string name;
   std::string message;  // why it failed or was skipped
+  // A done input whose decoder skipped corrupt data (vision::FrameSource::decode_problems):
+  // its outputs hold every frame that decoded.
+  std::vector<std::string> decode_problems;
   long frames = 0;
   long faces = 0;  // face rows written
   double wall_ms = 0;
@@ -43,6 +47,7 @@ struct RunSummary {
   StageProfile profile;  // all inputs together
   double wall_ms = 0;
   int count(InputReport::Status status) const;
+  int with_decode_problems() const;
 };
 
 // The output file names of an input.

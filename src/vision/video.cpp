@@ -1,6 +1,7 @@
 #include "vision/video.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -64,16 +65,21 @@ VideoSource::VideoSource(const std::string& path) : path_(path) {
   clock_ = StreamClock(fps_);
 }
 
-bool VideoSource::next(Frame& frame) {
-  bool got = false;
+bool VideoSource::read(cv::Mat& image) {
   try {
-    got = capture_.read(frame.image);
+    return capture_.read(image) && !image.empty();
   } catch (const cv::Exception& e) {
     throw Error(ErrorCode::kBadInput, path_ + ": cannot decode frame " +
-                                          std::to_string(number_ + 1) + " (" + e.msg + ")");
+                                          std::to_string(number_ + 1) + " (" + e.err + ")");
   }
-  if (!got || frame.image.empty()) {
+}
+
+bool VideoSource::next(Frame& frame) {
+  int failed = 0;
+  while (!read(frame.image)) {
+    if (++failed < kFailedReadsAtTheEnd) continue;
     if (number_ == 0) throw Error(ErrorCode::kBadInput, path_ + ": no decodable video frame");
+    check_ended_where_headers_say();
     return false;
   }
   if (frame.image.type() != CV_8UC3) {
@@ -83,7 +89,43 @@ bool VideoSource::next(Frame& frame) {
   frame.number = ++number_;
   frame.timestamp = clock_.next(capture_.get(cv::CAP_PROP_POS_MSEC));
   frame.source = path_;
+  if (failed > 0) note_gap(failed, frame.timestamp);
+  last_timestamp_ = frame.timestamp;
   return true;
+}
+
+void VideoSource::note_gap(int failed_reads, double resumed_at) {
+  char text[200];
+  if (number_ == 1) {
+    std::snprintf(text, sizeof text,
+                  "undecodable data before the first frame (%d reads failed); decoding began at "
+                  "%.3f s",
+                  failed_reads, resumed_at);
+  } else {
+    std::snprintf(text, sizeof text,
+                  "undecodable data after frame %d (%.3f s): %d reads failed; decoding resumed "
+                  "at %.3f s as frame %d",
+                  number_ - 1, last_timestamp_, failed_reads, resumed_at, number_);
+  }
+  problems_.push_back(text);
+}
+
+bool ended_before_headers_say(double last_timestamp, long header_frames, double fps) {
+  if (!(fps > 0) || header_frames <= 0) return false;
+  const double duration = static_cast<double>(header_frames) / fps;
+  return last_timestamp < 0.9 * duration - 1.0;
+}
+
+// Corruption longer than kFailedReadsAtTheEnd reads looks like the end of the stream; the
+// headers' duration tells them apart.
+void VideoSource::check_ended_where_headers_say() {
+  if (!ended_before_headers_say(last_timestamp_, expected_, fps_)) return;
+  char text[200];
+  std::snprintf(text, sizeof text,
+                "decoding ended at %.3f s (frame %d) but the headers give the stream %.3f s: "
+                "the rest is missing or undecodable",
+                last_timestamp_, number_, static_cast<double>(expected_) / fps_);
+  problems_.push_back(text);
 }
 
 ImageSequenceSource::ImageSequenceSource(std::vector<std::string> paths, double fps)

@@ -1,7 +1,11 @@
 #include "pipeline/fakes.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <opencv2/imgproc.hpp>
+#include <string>
 
 namespace starface::testing {
 
@@ -75,6 +79,17 @@ Tensor fake_landmarks(const Tensor& crops) {
 
 pipeline::FaceModels fake_models(FakeDetector& detector) {
   return pipeline::FaceModels{detector.fn(), fake_landmarks, 98};
+}
+
+void copy_with_corrupt_middle(const std::filesystem::path& video, const std::filesystem::path& to) {
+  std::ifstream in(video, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint32_t state = 12345;
+  for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 65536 && i < bytes.size(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    bytes[i] = static_cast<char>(state >> 24);
+  }
+  std::ofstream(to, std::ios::binary) << bytes;
 }
 
 }  // namespace starface::testing

@@ -3,6 +3,7 @@
 // crop, so tracking follows real motion without any model.
 #pragma once
 
+#include <filesystem>
 #include <opencv2/core.hpp>
 #include <vector>
 
@@ -35,5 +36,9 @@ struct FakeDetector {
 Tensor fake_landmarks(const Tensor& crops);
 
 pipeline::FaceModels fake_models(FakeDetector& detector);
+
+// A copy of `video` at `to` with 64 KiB of pseudo-random bytes over its middle, as a bad
+// sector or a damaged download leaves a file.
+void copy_with_corrupt_middle(const std::filesystem::path& video, const std::filesystem::path& to);
 
 }  // namespace starface::testing

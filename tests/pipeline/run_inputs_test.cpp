@@ -234,6 +234,82 @@ TEST(RunInputs, BadInputsAreReportedAndSkippedWhileTheOthersRun) {
   EXPECT_EQ(partial_files(dir / "out"), 0);
 }
 
+uint32_t crc32(const std::string& bytes) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (const char c : bytes) {
+    crc ^= static_cast<uint8_t>(c);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+std::string big_endian32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+// A valid PNG header declaring `side` x `side` RGB pixels (60000: 10.8 GB decoded), then one
+// byte of image data (a stored deflate block): a decoder that trusts the header allocates
+// before it finds out.
+void write_huge_png(const fs::path& path, uint32_t side) {
+  const auto chunk = [](const std::string& type, const std::string& data) {
+    return big_endian32(static_cast<uint32_t>(data.size())) + type + data +
+           big_endian32(crc32(type + data));
+  };
+  const std::string ihdr =
+      big_endian32(side) + big_endian32(side) + std::string("\x08\x02\0\0\0", 5);
+  std::ofstream(path, std::ios::binary)
+      << std::string("\x89PNG\r\n\x1a\n", 8) << chunk("IHDR", ihdr)
+      << chunk("IDAT", std::string("\x78\x01\x01\x01\x00\xfe\xff\x00\x00\x01\x00\x01", 12))
+      << chunk("IEND", "");
+}
+
+TEST(RunInputs, HugeMisnamedAndCorruptMediaAreReportedAndTheRestRuns) {
+  const auto dir = temp_dir("run");
+  const auto good = write_sequence(dir / "good", 2);
+  fs::create_directories(dir / "huge");
+  write_huge_png(dir / "huge" / "a.png", 60000);
+  const fs::path video = shared_dir() / "data" / "face_video_1280x720.avi";
+  fs::copy_file(video, dir / "video_named.png");  // a video with an image's extension
+  copy_with_corrupt_middle(video, dir / "corrupt_middle.avi");
+  const std::vector<std::string> paths = {(dir / "huge").string(),
+                                          (dir / "video_named.png").string(),
+                                          (dir / "corrupt_middle.avi").string(), good.string()};
+  FakeDetector detector;
+  auto progress = quiet_progress();
+  auto options = options_for(dir / "out");
+  options.track.max_faces = 1;  // the fake detector sees the real frames as many "faces"
+  const auto summary = pipeline::run_inputs(pipeline::expand_inputs(paths), fake_models(detector),
+                                            options, progress);
+  ASSERT_EQ(summary.inputs.size(), 4u);
+  const InputReport& huge = summary.inputs[0];
+  EXPECT_EQ(huge.status, InputReport::Status::kFailed);
+  EXPECT_NE(huge.message.find("a.png: image too large"), std::string::npos) << huge.message;
+  const InputReport& misnamed = summary.inputs[1];
+  EXPECT_EQ(misnamed.status, InputReport::Status::kFailed);
+  EXPECT_NE(misnamed.message.find("video_named.png: not a readable image"), std::string::npos)
+      << misnamed.message;
+
+  // The corrupt video is done as far as it decodes, and says where it was damaged.
+  const InputReport& corrupt = summary.inputs[2];
+  EXPECT_EQ(corrupt.status, InputReport::Status::kDone) << corrupt.message;
+  ASSERT_EQ(corrupt.decode_problems.size(), 1u);
+  EXPECT_NE(corrupt.decode_problems[0].find("undecodable data after frame"), std::string::npos);
+  EXPECT_GT(corrupt.frames, 300);
+  EXPECT_LT(corrupt.frames, 434);
+  EXPECT_EQ(lines_of(dir / "out" / "corrupt_middle.csv").size(),
+            static_cast<size_t>(corrupt.frames) + 1);  // max-faces 1: one row per frame
+  std::ifstream profile(dir / "out" / "corrupt_middle_profile.json");
+  EXPECT_EQ(nlohmann::json::parse(profile)["decode_problems"].size(), 1u);
+  EXPECT_EQ(summary.with_decode_problems(), 1);
+
+  EXPECT_EQ(summary.inputs[3].status, InputReport::Status::kDone);
+  EXPECT_TRUE(fs::exists(dir / "out" / "good.csv"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "huge.csv"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "video_named.csv"));
+  EXPECT_EQ(partial_files(dir / "out"), 0);
+}
+
 TEST(RunInputs, SkipExistingLeavesFinishedInputsAlone) {
   const auto dir = temp_dir("run");
   const auto seq = write_sequence(dir / "seq", 2);

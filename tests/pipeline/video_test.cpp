@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 
 #include "core/error.h"
+#include "pipeline/fakes.h"
 #include "support/fixtures.h"
 
 namespace starface::testing {
@@ -48,6 +51,7 @@ TEST(VideoSource, TestVideoTimestampsFollowTheStreamRule) {
     }
   }
   EXPECT_EQ(count, 434);
+  EXPECT_TRUE(video.decode_problems().empty());
   EXPECT_NEAR(frame.timestamp, 36.411375, 1e-9);  // frame 434, extrapolated
 }
 
@@ -75,6 +79,41 @@ TEST(VideoSource, MissingEmptyAndNonVideoFilesAreErrorsNamingTheFile) {
       EXPECT_NE(std::string(e.what()).find(c.says), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(VideoSource, CorruptDataMidStreamIsSkippedAndReported) {
+  const auto path = temp_dir("video") / "corrupt_middle.avi";
+  copy_with_corrupt_middle(kVideo, path);
+  vision::VideoSource video(path.string());
+  vision::Frame frame;
+  int count = 0;
+  double previous = -1;
+  while (video.next(frame)) {
+    ASSERT_EQ(frame.number, ++count);
+    ASSERT_GT(frame.timestamp, previous) << "frame " << count;
+    previous = frame.timestamp;
+  }
+  const auto problems = video.decode_problems();
+  ASSERT_EQ(problems.size(), 1u);
+  int gap_after = 0;
+  ASSERT_EQ(std::sscanf(problems[0].c_str(), "undecodable data after frame %d", &gap_after), 1)
+      << problems[0];
+  // Decoding went on past the damage: most of the video after it still came out.
+  EXPECT_GT(gap_after, 50);
+  EXPECT_GT(count - gap_after, 150) << problems[0];
+  EXPECT_LT(count, 434);
+  EXPECT_GT(previous, 30.0);  // the last frames, at the stream's end
+}
+
+TEST(VideoSource, EndedBeforeHeadersSayAllowsPlaceholderFramesButNotAMissingTail) {
+  const double fps = 24000.0 / 1001;
+  EXPECT_FALSE(vision::ended_before_headers_say(36.41, 870, fps));  // the test video
+  EXPECT_FALSE(vision::ended_before_headers_say(32.0, 870, fps));
+  EXPECT_TRUE(vision::ended_before_headers_say(11.2, 870, fps));
+  EXPECT_TRUE(vision::ended_before_headers_say(0.5, 72, fps));  // 3 s stream
+  EXPECT_FALSE(vision::ended_before_headers_say(1.8, 72, fps));
+  EXPECT_FALSE(vision::ended_before_headers_say(1.0, 870, 0));  // no duration known
+  EXPECT_FALSE(vision::ended_before_headers_say(1.0, 0, fps));
 }
 
 TEST(ImageSequenceSource, NumbersFramesAndTimesThemByFps) {
