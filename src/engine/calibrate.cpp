@@ -38,9 +38,9 @@ double weight_noise_ratio(const Tensor& weights) {
   const int64_t per = w.numel() / w.dim(0);
   double noise = 0, signal = 0;
   for (int64_t o = 0; o < w.dim(0); ++o) {
+    const float* row = w.data<float>() + o * per;
     double channel = 0;
-    for (int64_t i = 0; i < per; ++i)
-      channel += double{w.data<float>()[o * per + i]} * w.data<float>()[o * per + i];
+    for (int64_t i = 0; i < per; ++i) channel += double{row[i]} * row[i];
     signal += channel;
     if (channel > 0) noise += double{scales[o]} * scales[o] / 12 * static_cast<double>(per);
   }

@@ -41,6 +41,11 @@ void check_avi_complete(const std::string& path, uintmax_t file_size) {
   }
 }
 
+// Seconds the headers give the stream, 0 when they give no duration.
+double header_duration(long header_frames, double fps) {
+  return fps > 0 && header_frames > 0 ? static_cast<double>(header_frames) / fps : 0.0;
+}
+
 }  // namespace
 
 VideoSource::VideoSource(const std::string& path) : path_(path) {
@@ -111,9 +116,8 @@ void VideoSource::note_gap(int failed_reads, double resumed_at) {
 }
 
 bool ended_before_headers_say(double last_timestamp, long header_frames, double fps) {
-  if (!(fps > 0) || header_frames <= 0) return false;
-  const double duration = static_cast<double>(header_frames) / fps;
-  return last_timestamp < 0.9 * duration - 1.0;
+  const double duration = header_duration(header_frames, fps);
+  return duration > 0 && last_timestamp < 0.9 * duration - 1.0;
 }
 
 // Corruption longer than kFailedReadsAtTheEnd reads looks like the end of the stream; the
@@ -124,7 +128,7 @@ void VideoSource::check_ended_where_headers_say() {
   std::snprintf(text, sizeof text,
                 "decoding ended at %.3f s (frame %d) but the headers give the stream %.3f s: "
                 "the rest is missing or undecodable",
-                last_timestamp_, number_, static_cast<double>(expected_) / fps_);
+                last_timestamp_, number_, header_duration(expected_, fps_));
   problems_.push_back(text);
 }
 

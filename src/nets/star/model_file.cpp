@@ -125,10 +125,12 @@ void store_int8(TensorMap& tensors, const std::string& key) {
   Tensor q(DType::kInt8, w.shape());
   Tensor scales(DType::kFloat32, {channels});
   std::copy(channel_scales.begin(), channel_scales.end(), scales.data<float>());
-  const auto* in = w.data<float>();
-  auto* out = reinterpret_cast<int8_t*>(q.bytes());
-  for (int64_t i = 0; i < w.numel(); ++i) {
-    out[i] = static_cast<int8_t>(std::nearbyint(in[i] / channel_scales[i / per]));
+  for (int64_t o = 0; o < channels; ++o) {
+    const float* row = w.data<float>() + o * per;
+    auto* out = reinterpret_cast<int8_t*>(q.bytes()) + o * per;
+    for (int64_t i = 0; i < per; ++i) {
+      out[i] = static_cast<int8_t>(std::nearbyint(row[i] / channel_scales[o]));
+    }
   }
   tensors[key] = q;
   tensors[key + kInt8ScaleSuffix] = scales;
