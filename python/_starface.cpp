@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "engine/detector.h"
 #include "engine/engine.h"
 #include "nets/star/builder.h"
@@ -356,6 +357,9 @@ PYBIND11_MODULE(_starface, m) {
       starface::python::translate(e);
     }
   });
+
+  m.def("threading_summary", &starface::threading_summary,
+        "The threading runtime, this thread's thread count and the waiting policy in effect");
 
   py::class_<LandmarkDetector>(m, "LandmarkDetector")
       .def(py::init<const std::string&, const std::string&, const std::vector<int>&,

@@ -226,6 +226,7 @@ nlohmann::json bench_model(const BenchFlags& f) {
   j["isa"] = fma_path_name(peak.path);
   j["cpu"] = cpu_json(cpu_info());
   j["threads"] = threads;
+  j["threading"] = threading_summary();
   j["batch"] = f.batch;
   j["runs"] = f.runs;
   j["warmup"] = f.warmup;
@@ -310,6 +311,7 @@ void print_model_report(const nlohmann::json& j) {
   const auto& c = j["ms_per_call"];
   std::printf("model        %s\n", j["model"].get<std::string>().c_str());
   std::printf("backend      %s\n", j["backend_info"].get<std::string>().c_str());
+  std::printf("threading    %s\n", j["threading"].get<std::string>().c_str());
   print_cpu(j["cpu"]);
   std::printf("fma peak     %s\n", peak_text(j["peak"]).c_str());
   std::printf("setup        %s, batch %d, %s after %d warm-up; load %.1f ms\n",

@@ -25,7 +25,7 @@ struct ModelFlags {
   std::string weights = "net";
   std::string backend = "onednn";
   int threads = 0;
-  std::string precision = "fp32";
+  std::string precision = kModelPrecision;
   EngineOptions engine_options() const;
 };
 void add_model_flags(CLI::App& command, ModelFlags& flags);

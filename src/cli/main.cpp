@@ -5,8 +5,11 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/threads.h"
 
 int main(int argc, char** argv) {
+  // Before anything else: a restart must not repeat work or output.
+  starface::restart_with_default_wait_policy(argv);
   CLI::App app{
       "starface: the STAR facial-landmark network (98 WFLW points) and its RetinaFace detector, "
       "natively"};

@@ -14,6 +14,16 @@ EngineOptions ModelFlags::engine_options() const {
   return o;
 }
 
+namespace {
+
+std::vector<std::string> precision_choices() {
+  std::vector<std::string> choices{kModelPrecision};
+  for (const std::string& p : available_precisions()) choices.push_back(p);
+  return choices;
+}
+
+}  // namespace
+
 void add_model_flags(CLI::App& command, ModelFlags& flags) {
   command.add_option("--weights", flags.weights, "Checkpoint weights: net (default) or ema")
       ->check(CLI::IsMember({"net", "ema"}));
@@ -23,11 +33,12 @@ void add_model_flags(CLI::App& command, ModelFlags& flags) {
       ->check(CLI::Range(0, 1024));
   command
       .add_option("--precision", flags.precision,
-                  "Arithmetic: fp32 (exact direct convolution), fp32-fast (Winograd 3x3 convs "
-                  "where faster; landmarks within ~0.001 crop px) or int8 (the convs of a model "
-                  "file made by `starface convert --precision int8 --calibrate ...`; the "
+                  "Arithmetic: model (what the model file was made for: int8 for a file made by "
+                  "`starface convert --precision int8 --calibrate ...`, else fp32), fp32 (exact "
+                  "direct convolution), fp32-fast (Winograd 3x3 convs where faster; landmarks "
+                  "within ~0.001 crop px) or int8 (the calibrated convs of such a file; the "
                   "detector then runs fp32-fast)")
-      ->check(CLI::IsMember(available_precisions()));
+      ->check(CLI::IsMember(precision_choices()));
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

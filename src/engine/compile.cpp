@@ -34,11 +34,13 @@ std::string joined(const std::vector<std::string>& names) {
 
 void check_backend_and_precision(const EngineOptions& options) {
   if (!contains(available_backends(), options.backend)) unknown_backend(options.backend);
-  if (!contains(available_precisions(), options.precision)) {
+  if (options.precision != kModelPrecision &&
+      !contains(available_precisions(), options.precision)) {
     // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
     throw Error(ErrorCode::kBadArgument,
                 "unknown precision '" + options.precision +
-                    "' (available: " + joined(available_precisions()) +
+                    "' (available: " + std::string(kModelPrecision) + ", " +
+                    joined(available_precisions()) +
                     "; float16 weights come from `starface convert --precision fp16`, and run "
                     "in any of these)");
   }

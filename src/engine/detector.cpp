@@ -21,6 +21,7 @@ class RetinaFaceDetector : public Detector {
       : state_dict_(std::move(state_dict)), options_(std::move(options)) {}
 
   TensorMap run(const Tensor& input) override {
+    set_num_threads(options_.threads);  // the calling thread's OpenMP setting, as Engine::run
     const auto [height, width] = image_size(input);
     const TensorMap maps = plan_for(height, width).run(input, retinaface::head_outputs());
     retinaface::RawOutputs raw = retinaface::gather_heads(maps, height, width);
@@ -76,6 +77,7 @@ std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOp
   // fastest float arithmetic instead.
   EngineOptions options = requested;
   if (options.precision == "int8") options.precision = "fp32-fast";
+  if (options.precision == kModelPrecision) options.precision = "fp32";
   set_num_threads(options.threads);
   TensorMap state_dict;
   try {

@@ -113,6 +113,9 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   engine->path_ = path;
   engine->options_ = options;
   Network n = load_network(path, options.weights);
+  if (options.precision == kModelPrecision) {
+    engine->options_.precision = n.source.int8.input_scales.empty() ? "fp32" : "int8";
+  }
   engine->config_ = n.config;
   engine->graph_ = std::move(n.graph);
   engine->params_ = std::move(n.params);
@@ -141,6 +144,9 @@ graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
 }
 
 TensorMap Engine::run(const Tensor& input, const std::vector<std::string>& outputs) {
+  // OpenMP's thread count belongs to the calling thread: an Engine made on one thread and
+  // run on another (a Python worker thread) still runs with the threads it was given.
+  set_num_threads(options_.threads);
   graph::check_batch_input(graph_, input);  // before a new plan is compiled for nothing
   return plan_for(outputs).run(input, outputs);
 }

@@ -22,8 +22,12 @@ struct EngineOptions {
   std::string backend = "onednn";  // see available_backends()
   std::string weights = "net";     // checkpoint entry: "net" or "net_ema"
   int threads = 0;                 // 0 = all cores
-  std::string precision = "fp32";  // see available_precisions()
+  std::string precision = "model";  // see available_precisions(); "model": kModelPrecision
 };
+
+// The precision a model was made for: "int8" for a calibrated int8 model file, else "fp32".
+// The default, so an int8 file runs as int8 without a flag; the detector takes it as "fp32".
+inline constexpr const char* kModelPrecision = "model";
 
 // The backends this build offers, the default first.
 std::vector<std::string> available_backends();
