@@ -1,5 +1,6 @@
 // starface run: folders of face videos (or images) in, OpenFace-style landmark CSVs out.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -27,7 +28,11 @@ struct RunFlags {
   bool skip_existing = false;
   std::string shard;
   bool quiet = false;
+  bool sequence = false;
   double image_fps = 0;
+  long max_frames = 0;
+  double start_s = 0;
+  double end_s = 0;
   std::string landmark_model;
   std::string detector_model;
   std::string models_dir;
@@ -62,8 +67,41 @@ pipeline::RunOptions run_options(const RunFlags& f) {
   o.annotated = f.annotated;
   o.skip_existing = f.skip_existing;
   o.image_fps = f.image_fps;
+  o.image_sequence = f.sequence || f.image_fps > 0;  // a frame rate makes the images a video
+  o.range = {f.max_frames, f.start_s, f.end_s};
+  if (f.end_s > 0 && f.end_s <= f.start_s) {
+    char text[160];
+    std::snprintf(text, sizeof text, "--end %g must be after --start %g (both in seconds)", f.end_s,
+                  f.start_s);
+    throw Error(ErrorCode::kBadArgument, text);
+  }
   return o;
 }
+
+// The output folders a run creates (the -o folder and any missing parents), removed again
+// when the run fails without writing into them: a run that fails before its first output (a
+// bad model path, a flag the model cannot serve, every input bad) leaves the disk as it was.
+class CreatedFolders {
+ public:
+  explicit CreatedFolders(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::path p = dir.lexically_normal();
+    if (p.filename().empty()) p = p.parent_path();  // "out/" names "out"
+    for (; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+      missing_.push_back(p);  // deepest first
+    }
+  }
+  void remove_if_empty() const {
+    std::error_code ec;
+    for (const auto& p : missing_) {
+      if (!std::filesystem::is_directory(p, ec) || !std::filesystem::is_empty(p, ec)) return;
+      std::filesystem::remove(p, ec);
+    }
+  }
+
+ private:
+  std::vector<std::filesystem::path> missing_;
+};
 
 // With --quiet only the failures speak: each was reported as it happened, and main prints
 // the count.
@@ -84,10 +122,8 @@ void print_summary(const pipeline::RunSummary& s, size_t total, bool quiet) {
   }
 }
 
-void run(const RunFlags& f) {
-  const std::vector<pipeline::Input> inputs = inputs_of(f);
-  const pipeline::RunOptions options = run_options(f);
-  pipeline::prepare_output_dir(options.out_dir);
+void run_with_folder(const RunFlags& f, const std::vector<pipeline::Input>& inputs,
+                     const pipeline::RunOptions& options) {
   const auto search = pipeline::model_search_dirs(f.models_dir);
   const auto landmark_path = pipeline::resolve_model(pipeline::kLandmarkModelFile, f.landmark_model,
                                                      "--landmark-model", search);
@@ -99,7 +135,10 @@ void run(const RunFlags& f) {
                                              landmark_path.string() + " has " +
                                              std::to_string(engine->config().points));
   }
-  const auto detector = Detector::load(detector_path.string(), f.model.engine_options());
+  // The detector follows the landmark model's precision (an int8 file's: fp32-fast).
+  EngineOptions detector_options = f.model.engine_options();
+  detector_options.precision = engine->precision();
+  const auto detector = Detector::load(detector_path.string(), detector_options);
   pipeline::FaceModels models{
       [&](const cv::Mat& image) { return vision::detect_faces(*detector, image); },
       [&](const Tensor& crops) { return engine->landmarks(crops); }, engine->config().points};
@@ -123,6 +162,20 @@ void run(const RunFlags& f) {
   }
 }
 
+void run(const RunFlags& f) {
+  const std::vector<pipeline::Input> inputs = inputs_of(f);
+  const pipeline::RunOptions options = run_options(f);
+  const CreatedFolders created(options.out_dir);
+  // Created first, so an unwritable -o fails before the models load.
+  pipeline::prepare_output_dir(options.out_dir);
+  try {
+    run_with_folder(f, inputs, options);
+  } catch (...) {
+    created.remove_if_empty();
+    throw;
+  }
+}
+
 }  // namespace
 
 void add_run(CLI::App& app) {
@@ -132,8 +185,9 @@ void add_run(CLI::App& app) {
       "Detect faces and their landmarks in videos, images and folders; write an OpenFace-style "
       "CSV per input (frame, face_id, timestamp, confidence, success, x_*, y_*)");
   cmd->add_option("inputs", f->inputs,
-                  "Video files, image files, folders (their images, sorted by name, are one "
-                  "sequence; each video in them is its own input)");
+                  "Video files, image files, folders (their images, in natural name order, make "
+                  "one CSV with a `file` column, each image detected on its own unless "
+                  "--sequence; each video in them is its own input)");
   cmd->add_option("--list", f->list, "File with one input path per line");
   cmd->add_option("-o,--output", f->out_dir, "Output folder")->required();
   cmd->add_option("--detect-every", f->detect_every,
@@ -155,8 +209,23 @@ void add_run(CLI::App& app) {
   cmd->add_option("--shard", f->shard,
                   "i/n: process only every n-th input starting at i (0-based), e.g. "
                   "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT");
-  cmd->add_option("--fps", f->image_fps, "Frame rate of image sequences, for timestamps (0: all 0)")
+  cmd->add_flag("--sequence", f->sequence,
+                "A folder's images are the frames of one video: track faces from image to "
+                "image (--detect-every) and keep their ids, as OpenFace 2's -fdir");
+  cmd->add_option("--fps", f->image_fps,
+                  "Frame rate of image sequences, for timestamps (0: all 0); implies --sequence")
       ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--max-frames", f->max_frames,
+                  "Process only the first N frames of each input (from --start); 0 = all")
+      ->check(CLI::Range(0L, 1000000000L));
+  cmd->add_option("--start", f->start_s,
+                  "Seconds: begin at the first frame whose timestamp is at least this; the "
+                  "frames before are decoded and counted, so frame numbers stay the video's")
+      ->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--end", f->end_s,
+                  "Seconds: stop before the first frame whose timestamp reaches this; 0 = the "
+                  "end of the input")
+      ->check(CLI::Range(0.0, 1e9));
   cmd->add_flag("-q,--quiet", f->quiet, "No progress and no time report (errors still print)");
   cmd->add_option("--landmark-model", f->landmark_model,
                   "STAR checkpoint (default: Landmark_98.pkl in the model folders)");

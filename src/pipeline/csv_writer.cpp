@@ -15,8 +15,9 @@ void append_number(std::string& line, const char* format, double value) {
   line += buffer;
 }
 
-std::string row(const FrameResult& frame, const FaceResult* face, int points) {
+std::string row(const FrameResult& frame, const FaceResult* face, int points, bool with_file) {
   std::string line = std::to_string(frame.number);
+  if (with_file) line += ',' + csv_field(frame.file);
   line += ',' + std::to_string(face ? face->face_id : 0);
   append_number(line, "%.6f", frame.timestamp);
   append_number(line, "%.4f", face ? face->confidence : 0.0);
@@ -33,21 +34,29 @@ std::string row(const FrameResult& frame, const FaceResult* face, int points) {
 
 }  // namespace
 
-std::string csv_header(int points) {
-  std::string h = "frame, face_id, timestamp, confidence, success";
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string csv_header(int points, bool with_file) {
+  std::string h = with_file ? "frame, file, face_id, timestamp, confidence, success"
+                            : "frame, face_id, timestamp, confidence, success";
   for (const char* axis : {"x", "y"}) {
     for (int p = 0; p < points; ++p) h += std::string(", ") + axis + "_" + std::to_string(p);
   }
   return h + "\n";
 }
 
-std::string csv_rows(const FrameResult& frame, int points) {
-  if (frame.faces.empty()) return row(frame, nullptr, points);
+std::string csv_rows(const FrameResult& frame, int points, bool with_file) {
+  if (frame.faces.empty()) return row(frame, nullptr, points, with_file);
   std::string text;
   for (const FaceResult& face : frame.faces) {
     check_internal(static_cast<int>(face.points.size()) == points,
                    "csv_rows: a face has the wrong number of points");
-    text += row(frame, &face, points);
+    text += row(frame, &face, points, with_file);
   }
   return text;
 }

@@ -1,5 +1,7 @@
 #include "pipeline/face_pipeline.h"
 
+#include <filesystem>
+
 #include "core/error.h"
 #include "vision/crop.h"
 
@@ -33,6 +35,12 @@ FacePipeline::FacePipeline(FaceModels models, TrackOptions options, StageProfile
   }
 }
 
+void FacePipeline::forget() {
+  tracks_.clear();
+  ids_ = FaceIds(options_.match_iou, options_.forget_after);
+  frames_since_detection_ = 0;
+}
+
 bool FacePipeline::detection_due() const {
   return tracks_.empty() || frames_since_detection_ + 1 >= options_.detect_every;
 }
@@ -41,6 +49,9 @@ FrameResult FacePipeline::process(const vision::Frame& frame) {
   FrameResult result;
   result.number = frame.number;
   result.timestamp = frame.timestamp;
+  // The name, not the path: an image input's files share one folder, and the name keeps the
+  // outputs valid when that folder moves.
+  result.file = std::filesystem::path(frame.source).filename().string();
   if (detection_due() || !track(frame.image, result)) detect(frame.image, result);
   return result;
 }

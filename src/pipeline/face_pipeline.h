@@ -41,6 +41,9 @@ class FacePipeline {
  public:
   FacePipeline(FaceModels models, TrackOptions options, StageProfile& profile);
   FrameResult process(const vision::Frame& frame);
+  // Starts afresh, as for a new video: the next frame is detected, never tracked, and its
+  // faces are numbered from 0 again. For images that are not frames of one sequence.
+  void forget();
 
  private:
   struct Track {

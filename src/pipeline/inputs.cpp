@@ -76,8 +76,9 @@ void expand_folder(const std::string& path, std::vector<Input>& out) {
     out.push_back(broken(path, "cannot read folder (" + ec.message() + ")"));
     return;
   }
-  std::sort(images.begin(), images.end());
-  std::sort(videos.begin(), videos.end());
+  // All in one folder: ordering the paths orders the file names.
+  std::sort(images.begin(), images.end(), natural_less);
+  std::sort(videos.begin(), videos.end(), natural_less);
   // "dir/" has an empty filename: name the sequence after the folder itself.
   std::string name = fs::path(path).lexically_normal().filename().string();
   if (name.empty()) name = fs::path(path).lexically_normal().parent_path().filename().string();
@@ -108,6 +109,43 @@ void expand_one(const std::string& path, std::vector<Input>& out) {
   }
 }
 
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The digit run starting at i: its end, and where its value starts (leading zeros dropped,
+// one digit kept), so runs of any length compare without overflow.
+std::pair<size_t, size_t> digit_run(const std::string& s, size_t i) {
+  size_t end = i;
+  while (end < s.size() && is_digit(s[end])) ++end;
+  size_t value = i;
+  while (value + 1 < end && s[value] == '0') ++value;
+  return {end, value};
+}
+
+// <0, 0, >0 as in strcmp, with digit runs compared by value.
+int natural_compare(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (is_digit(a[i]) && is_digit(b[j])) {
+      const auto [a_end, a_value] = digit_run(a, i);
+      const auto [b_end, b_value] = digit_run(b, j);
+      const size_t a_len = a_end - a_value, b_len = b_end - b_value;
+      if (a_len != b_len) return a_len < b_len ? -1 : 1;  // fewer digits: smaller
+      const int c = a.compare(a_value, a_len, b, b_value, b_len);
+      if (c != 0) return c;
+      i = a_end;
+      j = b_end;
+      continue;
+    }
+    if (a[i] != b[j])
+      return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]) ? -1 : 1;
+    ++i;
+    ++j;
+  }
+  if (i < a.size()) return 1;  // b is a prefix of a
+  if (j < b.size()) return -1;
+  return 0;
+}
+
 void make_names_unique(std::vector<Input>& inputs) {
   std::set<std::string> taken;
   for (Input& in : inputs) {
@@ -120,6 +158,11 @@ void make_names_unique(std::vector<Input>& inputs) {
 }
 
 }  // namespace
+
+bool natural_less(const std::string& a, const std::string& b) {
+  const int c = natural_compare(a, b);
+  return c != 0 ? c < 0 : a < b;
+}
 
 bool is_image_file(const std::string& path) {
   static const std::set<std::string> kExt = {".jpg",  ".jpeg", ".png", ".bmp", ".tif",

@@ -10,7 +10,8 @@ namespace starface::pipeline {
 struct Input {
   enum class Kind {
     kVideo,   // one video file
-    kImages,  // image files in name order, one sequence (a folder, or a single image)
+    kImages,  // image files in natural name order (a folder, or a single image); each image
+              // on its own, or frames of one sequence with RunOptions::image_sequence
     kBroken,  // found unusable while expanding (missing, unreadable folder, ...): `error` says why
   };
   Kind kind = Kind::kVideo;
@@ -19,6 +20,11 @@ struct Input {
   std::string name;                // output base name: unique among all inputs
   std::string error;               // kBroken only
 };
+
+// Natural order of names: digit runs compare by their value ("2.png" before "10.jpg",
+// "f9" before "f010"), everything else byte by byte; names equal that way ("a01", "a1")
+// fall back to byte order, so the order is total and every machine lists alike.
+bool natural_less(const std::string& a, const std::string& b);
 
 bool is_image_file(const std::string& path);
 bool is_video_file(const std::string& path);
@@ -29,7 +35,7 @@ bool is_video_file(const std::string& path);
 std::vector<std::string> read_list_file(const std::string& list_path);
 
 // Expands paths in order: a video file is one input; an image file is a one-frame sequence;
-// a folder gives one sequence of its images (sorted by name) plus one input per video in
+// a folder gives one input of its images (natural_less by name) plus one input per video in
 // it (not recursive); anything else (missing, unreadable, a folder with nothing usable, a
 // file that is neither) becomes a kBroken input, so it is reported where it would have run.
 // A file with an unknown extension is tried as a video. Names are the file stem or folder

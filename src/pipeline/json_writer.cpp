@@ -4,7 +4,7 @@
 
 namespace starface::pipeline {
 
-nlohmann::json frame_json(const FrameResult& frame) {
+nlohmann::json frame_json(const FrameResult& frame, bool with_file) {
   nlohmann::json faces = nlohmann::json::array();
   for (const FaceResult& f : frame.faces) {
     nlohmann::json points = nlohmann::json::array();
@@ -15,13 +15,16 @@ nlohmann::json frame_json(const FrameResult& frame) {
                      {"box", {f.box.x1, f.box.y1, f.box.x2, f.box.y2}},
                      {"landmarks", points}});
   }
-  return {{"frame", frame.number},
-          {"timestamp", frame.timestamp},
-          {"detected", frame.detected},
-          {"faces", faces}};
+  nlohmann::json j = {{"frame", frame.number},
+                      {"timestamp", frame.timestamp},
+                      {"detected", frame.detected},
+                      {"faces", faces}};
+  if (with_file) j["file"] = frame.file;
+  return j;
 }
 
-JsonStreamWriter::JsonStreamWriter(std::ostream& out, const nlohmann::json& header) : out_(out) {
+JsonStreamWriter::JsonStreamWriter(std::ostream& out, const nlohmann::json& header, bool with_file)
+    : out_(out), with_file_(with_file) {
   check_internal(header.is_object() && !header.contains("frames"),
                  "JSON header must be an object without frames");
   std::string text = header.dump();
@@ -30,7 +33,7 @@ JsonStreamWriter::JsonStreamWriter(std::ostream& out, const nlohmann::json& head
 }
 
 void JsonStreamWriter::add(const FrameResult& frame) {
-  out_ << (first_ ? "" : ",\n") << frame_json(frame).dump();
+  out_ << (first_ ? "" : ",\n") << frame_json(frame, with_file_).dump();
   first_ = false;
 }
 

@@ -19,6 +19,7 @@ struct FaceResult {
 struct FrameResult {
   int number = 0;  // 1-based
   double timestamp = 0;
+  std::string file;       // the frame's file name (image inputs; the writers name it there)
   bool detected = false;  // the detector ran on this frame
   std::vector<FaceResult> faces;
 };

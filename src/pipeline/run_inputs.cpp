@@ -1,5 +1,8 @@
 #include "pipeline/run_inputs.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "core/error.h"
 #include "pipeline/annotate.h"
 #include "pipeline/atomic_file.h"
@@ -20,8 +23,9 @@ class InputWriters {
   InputWriters(const Input& input, const RunOptions& options, int points, double fps)
       : options_(options),
         points_(options.landmarks68 ? 68 : points),
+        with_file_(input.kind == Input::Kind::kImages),
         csv_(csv_path(options, input)) {
-    csv_.stream() << csv_header(points_);
+    csv_.stream() << csv_header(points_, with_file_);
     if (options.json) {
       json_file_ = std::make_unique<AtomicTextFile>(options.out_dir / (input.name + ".json"));
       json_ = std::make_unique<JsonStreamWriter>(
@@ -29,7 +33,8 @@ class InputWriters {
           nlohmann::json{{"input", input.path},
                          {"name", input.name},
                          {"points", points_},
-                         {"layout", options.landmarks68 ? "ibug68" : "native"}});
+                         {"layout", options.landmarks68 ? "ibug68" : "native"}},
+          with_file_);
     }
     if (options.annotated) {
       annotated_ = std::make_unique<AnnotatedWriter>(options.out_dir, input.name,
@@ -42,7 +47,7 @@ class InputWriters {
     if (options_.landmarks68) {
       for (FaceResult& f : result.faces) f.points = to_ibug68(f.points);
     }
-    csv_.stream() << csv_rows(result, points_);
+    csv_.stream() << csv_rows(result, points_, with_file_);
     if (json_) json_->add(result);
   }
 
@@ -59,6 +64,7 @@ class InputWriters {
  private:
   const RunOptions& options_;
   int points_;
+  bool with_file_;  // image inputs: rows name their file
   AtomicTextFile csv_;
   std::unique_ptr<AtomicTextFile> json_file_;
   std::unique_ptr<JsonStreamWriter> json_;
@@ -77,25 +83,75 @@ void write_profile(const RunOptions& options, const Input& input, const InputRep
   file.commit();
 }
 
+// The next frame inside the range, or false past it (the rest of the input is not decoded).
+bool next_in_range(vision::FrameSource& frames, const FrameRange& range, long taken,
+                   vision::Frame& frame) {
+  if (range.max_frames > 0 && taken >= range.max_frames) return false;
+  const bool got = taken == 0 ? frames.next_from(frame, range.start_s) : frames.next(frame);
+  return got && !(range.end_s > 0 && frame.timestamp >= range.end_s);
+}
+
+// Stream time for what has a duration (videos, timed image sequences), never a video's header
+// frame count (see ProgressGoal); frames for image inputs and --max-frames.
+ProgressGoal progress_goal(const vision::FrameSource& frames, const Input& input,
+                           const FrameRange& range) {
+  ProgressGoal goal;
+  goal.begin_s = range.start_s;
+  goal.end_s = frames.duration();
+  if (range.end_s > 0)
+    goal.end_s = goal.end_s > 0 ? std::min(goal.end_s, range.end_s) : range.end_s;
+  if (input.kind == Input::Kind::kImages) goal.frames = frames.expected_frames();
+  if (range.max_frames > 0) {
+    goal.frames = goal.frames > 0 ? std::min(goal.frames, range.max_frames) : range.max_frames;
+  }
+  return goal;
+}
+
+std::string range_text(const FrameRange& range) {
+  std::string text;
+  const auto add = [&](const std::string& part) { text += (text.empty() ? "" : ", ") + part; };
+  char number[64];
+  if (range.start_s > 0) {
+    std::snprintf(number, sizeof number, "%g", range.start_s);
+    add(std::string("--start ") + number);
+  }
+  if (range.end_s > 0) {
+    std::snprintf(number, sizeof number, "%g", range.end_s);
+    add(std::string("--end ") + number);
+  }
+  return text;
+}
+
 void process_frames(const Input& input, const FaceModels& models, const RunOptions& options,
                     Progress& progress, const Timer& timer, InputReport& report) {
   std::unique_ptr<vision::FrameSource> frames = open_frames(input, options.image_fps);
   InputWriters writers(input, options, models.points, frames->fps());
   FacePipeline pipeline(models, options.track, report.profile);
-  progress.start(input.name, frames->expected_frames());
+  // Photos in a folder are unrelated unless --sequence says they are a video's frames: a face
+  // tracked from one into the next would be a face where there is none.
+  const bool independent = input.kind == Input::Kind::kImages && !options.image_sequence;
+  progress.start(input.name, progress_goal(*frames, input, options.range));
+  // A frame is done when the stream has played through it.
+  const double frame_period = frames->fps() > 0 ? 1.0 / frames->fps() : 0.0;
   vision::Frame frame;
   while (true) {
     {
       ScopedStage stage(report.profile, "decode");
-      if (!frames->next(frame)) break;
+      if (!next_in_range(*frames, options.range, report.frames, frame)) break;
     }
+    if (independent) pipeline.forget();
     FrameResult result = pipeline.process(frame);
     report.faces += static_cast<long>(result.faces.size());
     {
       ScopedStage stage(report.profile, "write");
       writers.add(frame, std::move(result));
     }
-    progress.update(++report.frames);
+    progress.update(++report.frames, frame.timestamp + frame_period);
+  }
+  if (report.frames == 0) {
+    throw Error(ErrorCode::kBadInput, input.path + ": no frame in " + range_text(options.range) +
+                                          " (timestamps are the stream's, in seconds; images "
+                                          "without --fps are all at 0)");
   }
   report.decode_problems = frames->decode_problems();
   for (const std::string& problem : report.decode_problems) {

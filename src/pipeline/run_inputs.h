@@ -18,9 +18,22 @@
 
 namespace starface::pipeline {
 
+// Which frames of each input run (--max-frames, --start, --end). Frames outside are not
+// written, but still counted: `frame` and `timestamp` stay those of the whole input.
+struct FrameRange {
+  long max_frames = 0;  // 0: all
+  double start_s = 0;   // the first frame with timestamp >= start_s
+  double end_s = 0;     // frames with timestamp < end_s; 0: to the end
+  bool empty() const { return max_frames == 0 && start_s == 0 && end_s == 0; }
+};
+
 struct RunOptions {
   std::filesystem::path out_dir;
   TrackOptions track;
+  // The images of a folder are frames of one sequence (tracked from image to image, ids kept:
+  // --sequence, or --fps). Otherwise each image is detected on its own, ids from 0.
+  bool image_sequence = false;
+  FrameRange range;
   bool landmarks68 = false;  // x_0..x_67 / y_0..y_67 through the WFLW->iBUG mapping
   bool json = false;
   bool annotated = false;

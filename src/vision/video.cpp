@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "core/error.h"
 #include "vision/image.h"
@@ -48,6 +50,19 @@ double header_duration(long header_frames, double fps) {
 
 }  // namespace
 
+bool FrameSource::next_from(Frame& frame, double start_s) {
+  while (next(frame)) {
+    if (frame.timestamp >= start_s) return true;
+  }
+  return false;
+}
+
+void quiet_ffmpeg_log() {
+  static std::once_flag once;
+  // -8 is AV_LOG_QUIET. overwrite=0: a user who sets the variable to debug FFmpeg keeps it.
+  std::call_once(once, [] { ::setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", 0); });
+}
+
 VideoSource::VideoSource(const std::string& path) : path_(path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::kIo, path + ": no such file");
@@ -57,6 +72,7 @@ VideoSource::VideoSource(const std::string& path) : path_(path) {
   const uintmax_t size = std::filesystem::file_size(path, ec);
   if (size == 0) throw Error(ErrorCode::kBadInput, path + ": empty file");
   check_avi_complete(path, size);
+  quiet_ffmpeg_log();
   bool opened = false;
   try {
     opened = capture_.open(path, cv::CAP_FFMPEG);
@@ -70,34 +86,56 @@ VideoSource::VideoSource(const std::string& path) : path_(path) {
   clock_ = StreamClock(fps_);
 }
 
-bool VideoSource::read(cv::Mat& image) {
+bool VideoSource::grab() {
   try {
-    return capture_.read(image) && !image.empty();
+    return capture_.grab();
   } catch (const cv::Exception& e) {
     throw Error(ErrorCode::kBadInput, path_ + ": cannot decode frame " +
                                           std::to_string(number_ + 1) + " (" + e.err + ")");
   }
 }
 
-bool VideoSource::next(Frame& frame) {
-  int failed = 0;
-  while (!read(frame.image)) {
-    if (++failed < kFailedReadsAtTheEnd) continue;
-    if (number_ == 0) throw Error(ErrorCode::kBadInput, path_ + ": no decodable video frame");
-    check_ended_where_headers_say();
-    return false;
+void VideoSource::retrieve(cv::Mat& image) {
+  bool ok = false;
+  try {
+    ok = capture_.retrieve(image) && !image.empty();
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorCode::kBadInput,
+                path_ + ": cannot convert frame " + std::to_string(number_) + " (" + e.err + ")");
   }
-  if (frame.image.type() != CV_8UC3) {
-    throw Error(ErrorCode::kBadInput, path_ + ": frame " + std::to_string(number_ + 1) +
-                                          " is not 8-bit 3-channel colour");
+  if (!ok) {
+    throw Error(ErrorCode::kBadInput,
+                path_ + ": frame " + std::to_string(number_) + " decoded but came out empty");
   }
-  frame.number = ++number_;
-  frame.timestamp = clock_.next(capture_.get(cv::CAP_PROP_POS_MSEC));
-  frame.source = path_;
-  if (failed > 0) note_gap(failed, frame.timestamp);
-  last_timestamp_ = frame.timestamp;
-  return true;
+  if (image.type() != CV_8UC3) {
+    throw Error(ErrorCode::kBadInput,
+                path_ + ": frame " + std::to_string(number_) + " is not 8-bit 3-channel colour");
+  }
 }
+
+bool VideoSource::next_from(Frame& frame, double start_s) {
+  while (true) {
+    int failed = 0;
+    while (!grab()) {
+      if (++failed < kFailedReadsAtTheEnd) continue;
+      if (number_ == 0) throw Error(ErrorCode::kBadInput, path_ + ": no decodable video frame");
+      check_ended_where_headers_say();
+      return false;
+    }
+    ++number_;
+    const double timestamp = clock_.next(capture_.get(cv::CAP_PROP_POS_MSEC));
+    if (failed > 0) note_gap(failed, timestamp);
+    last_timestamp_ = timestamp;
+    if (timestamp < start_s) continue;  // grabbed, counted, never converted
+    retrieve(frame.image);
+    frame.number = number_;
+    frame.timestamp = timestamp;
+    frame.source = path_;
+    return true;
+  }
+}
+
+double VideoSource::duration() const { return header_duration(expected_, fps_); }
 
 void VideoSource::note_gap(int failed_reads, double resumed_at) {
   char text[200];
@@ -135,11 +173,15 @@ void VideoSource::check_ended_where_headers_say() {
 ImageSequenceSource::ImageSequenceSource(std::vector<std::string> paths, double fps)
     : paths_(std::move(paths)), fps_(fps) {}
 
-bool ImageSequenceSource::next(Frame& frame) {
+bool ImageSequenceSource::next_from(Frame& frame, double start_s) {
+  const auto time_of = [&](size_t index) {
+    return fps_ > 0 ? static_cast<double>(index) / fps_ : 0.0;
+  };
+  while (index_ < paths_.size() && time_of(index_) < start_s) ++index_;
   if (index_ >= paths_.size()) return false;
   frame.image = read_image(paths_[index_]);
   frame.number = static_cast<int>(index_) + 1;
-  frame.timestamp = fps_ > 0 ? static_cast<double>(index_) / fps_ : 0.0;
+  frame.timestamp = time_of(index_);
   frame.source = paths_[index_];
   ++index_;
   return true;

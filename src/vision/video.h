@@ -39,6 +39,13 @@ class StreamClock {
 // over the same span) pass. False when the headers give no duration.
 bool ended_before_headers_say(double last_timestamp, long header_frames, double fps);
 
+// FFmpeg logs its own complaints ("[mov,mp4,m4a,3gp,3g2,mj2 @ 0x...] moov atom not found")
+// to stderr ahead of starface's message about the same file. OpenCV reads
+// OPENCV_FFMPEG_LOGLEVEL once, when it first initialises FFmpeg: this sets it to quiet (-8)
+// unless the user set it, so call it before the first cv::VideoCapture or VideoWriter.
+// VideoSource does.
+void quiet_ffmpeg_log();
+
 class FrameSource {
  public:
   virtual ~FrameSource() = default;
@@ -49,6 +56,14 @@ class FrameSource {
   virtual long expected_frames() const = 0;
   // Frames per second from the headers, 0 for image sequences without one.
   virtual double fps() const = 0;
+  // Seconds of stream the headers give (frame count / fps), 0 when unknown. Unlike the frame
+  // count it is right for the test video (870 slots of 1001/24000 s, only 434 of them
+  // frames), so progress measures videos by it.
+  virtual double duration() const { return 0; }
+  // The first frame from start_s seconds on (by timestamp); the frames before it are passed
+  // over as cheaply as the source allows but still counted, so `frame.number` and
+  // `frame.timestamp` stay those of the whole input. False when there is none.
+  virtual bool next_from(Frame& frame, double start_s);
   // What could not be decoded although the input went on (corrupt data mid-stream, a
   // stream that ends before its headers say), one message each; empty for a clean input.
   virtual std::vector<std::string> decode_problems() const { return {}; }
@@ -62,9 +77,13 @@ class FrameSource {
 class VideoSource : public FrameSource {
  public:
   explicit VideoSource(const std::string& path);
-  bool next(Frame& frame) override;
+  bool next(Frame& frame) override { return next_from(frame, -1); }
+  // Frames before start_s are grabbed (decoded, not converted to BGR): no seek, whose landing
+  // frame OpenCV cannot number exactly (placeholder chunks, keyframes), so numbers stay right.
+  bool next_from(Frame& frame, double start_s) override;
   long expected_frames() const override { return expected_; }
   double fps() const override { return fps_; }
+  double duration() const override;
   std::vector<std::string> decode_problems() const override { return problems_; }
 
   // OpenCV reports a frame FFmpeg gave up on exactly as it reports the end of the stream,
@@ -73,7 +92,8 @@ class VideoSource : public FrameSource {
   static constexpr int kFailedReadsAtTheEnd = 1000;
 
  private:
-  bool read(cv::Mat& image);
+  bool grab();
+  void retrieve(cv::Mat& image);
   void note_gap(int failed_reads, double resumed_at);
   void check_ended_where_headers_say();
 
@@ -92,9 +112,11 @@ class VideoSource : public FrameSource {
 class ImageSequenceSource : public FrameSource {
  public:
   explicit ImageSequenceSource(std::vector<std::string> paths, double fps = 0);
-  bool next(Frame& frame) override;
+  bool next(Frame& frame) override { return next_from(frame, -1); }
+  bool next_from(Frame& frame, double start_s) override;  // passes over images unread
   long expected_frames() const override { return static_cast<long>(paths_.size()); }
   double fps() const override { return fps_; }
+  double duration() const override { return fps_ > 0 ? paths_.size() / fps_ : 0.0; }
 
  private:
   std::vector<std::string> paths_;

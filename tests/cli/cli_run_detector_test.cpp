@@ -60,14 +60,44 @@ TEST(CliRunDetector, FindsTheFacesOfRealFramesAndMarksFramesWithout) {
   const auto rows = csv_rows(dir / "out" / "stills.csv");
   ASSERT_EQ(rows.size(), 2u);  // frame 0 of the video holds one face; the gradient none
   EXPECT_EQ(rows[0][0], "1");
-  EXPECT_EQ(rows[0][4], "1");
-  EXPECT_GE(std::stod(rows[0][3]), 0.5);
-  EXPECT_EQ(rows[0].size(), 5u + 2 * 68);
+  EXPECT_EQ(rows[0][1], "a.png");
+  EXPECT_EQ(rows[0][5], "1");
+  EXPECT_GE(std::stod(rows[0][4]), 0.5);
+  EXPECT_EQ(rows[0].size(), 6u + 2 * 68);
   EXPECT_EQ(rows[1][0], "2");
-  EXPECT_EQ(rows[1][4], "0");
+  EXPECT_EQ(rows[1][1], "b.png");
+  EXPECT_EQ(rows[1][5], "0");
   EXPECT_TRUE(fs::exists(dir / "out" / "stills.json"));
   EXPECT_TRUE(fs::exists(dir / "out" / "stills_profile.json"));
   EXPECT_NE(r.out.find("detect"), std::string::npos) << r.out;  // the stage report
+}
+
+// Photos in a folder are not frames: the face of one must never be tracked into the next,
+// whatever --detect-every says (it was: the gradient came out as a face with 5).
+TEST(CliRunDetector, TheNoFaceImageIsNeverAFaceInAFolderRun) {
+  const auto dir = temp_dir("run_cli_det");
+  fs::create_directories(dir / "photos");
+  const fs::path images = shared_dir() / "data" / "images";
+  // Natural order: 1 (face), 2 (gradient), 10 (face), 11 (gradient).
+  fs::copy(images / "video_frame000_decoded_1280x720.png", dir / "photos" / "1.png");
+  fs::copy(images / "no_face_gradient_640x480.png", dir / "photos" / "2.png");
+  fs::copy(images / "video_frame000_decoded_1280x720.png", dir / "photos" / "10.png");
+  fs::copy(images / "no_face_gradient_640x480.png", dir / "photos" / "11.png");
+  for (const int every : {1, 2, 5, 100}) {
+    const fs::path out = dir / ("out" + std::to_string(every));
+    const CliResult r =
+        run_starface("run " + quoted(dir / "photos") + " -o " + quoted(out) + model_flags() +
+                     " --quiet --detect-every " + std::to_string(every));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto rows = csv_rows(out / "photos.csv");
+    ASSERT_EQ(rows.size(), 4u) << "--detect-every " << every;
+    const std::vector<std::pair<std::string, std::string>> want = {
+        {"1.png", "1"}, {"2.png", "0"}, {"10.png", "1"}, {"11.png", "0"}};
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(rows[i][1], want[i].first) << "--detect-every " << every;
+      EXPECT_EQ(rows[i][5], want[i].second) << want[i].first << ", --detect-every " << every;
+    }
+  }
 }
 
 TEST(CliRunDetector, KilledRunResumesWithSkipExisting) {

@@ -137,5 +137,35 @@ TEST_F(RunVideo, FrameOneLandmarksEqualTheLandmarksCommand) {
   EXPECT_LE(worst, 1e-4) << "px";
 }
 
+// --start/--end/--max-frames from the command line: a part of the video, numbered and timed
+// as in the whole video.
+TEST(RunVideoRange, StartEndAndMaxFramesKeepTheVideosNumbers) {
+  const auto dir = temp_dir("run_video");
+  const std::string models =
+      " --landmark-model " + quoted(star_fixture("models/star_wflw_tiny.pth")) +
+      " --detector-model " + quoted(shared_dir() / "models" / "retinaface_mobilenet0.25.pth");
+  const std::string video = quoted(shared_dir() / "data" / "face_video_1280x720.avi");
+  CliResult r = run_starface("run " + video + " -o " + quoted(dir / "a") + models +
+                             " --start 10 --end 11 --quiet --max-faces 1 --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Csv csv = read_csv(dir / "a" / "face_video_1280x720.csv");
+  std::vector<int> want;
+  for (int n = 1; n <= kFrames; ++n) {
+    if (stream_time(n) >= 10 && stream_time(n) < 11) want.push_back(n);
+  }
+  ASSERT_EQ(csv.rows.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(std::stoi(csv.rows[i][0]), want[i]);
+    EXPECT_NEAR(std::stod(csv.rows[i][2]), stream_time(want[i]), 1.5e-6);
+  }
+  r = run_starface("run " + video + " -o " + quoted(dir / "b") + models +
+                   " --max-frames 3 --quiet --max-faces 1 --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  csv = read_csv(dir / "b" / "face_video_1280x720.csv");
+  ASSERT_EQ(csv.rows.size(), 3u);
+  EXPECT_EQ(csv.rows[2][0], "3");
+  EXPECT_NEAR(std::stod(csv.rows[0][2]), stream_time(1), 1.5e-6);
+}
+
 }  // namespace
 }  // namespace starface::testing

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "core/error.h"
@@ -38,6 +39,34 @@ TEST(Inputs, FoldersGiveOneImageSequenceAndOneInputPerVideo) {
   EXPECT_EQ(inputs[1].kind, Input::Kind::kVideo);
   EXPECT_EQ(inputs[1].name, "m");
   EXPECT_EQ(inputs[2].name, "z");
+}
+
+TEST(Inputs, NaturalOrderComparesDigitRunsByValue) {
+  const std::vector<std::string> sorted = {
+      "1.png",    "2.png",     "10.jpg",  "a01.png", "a1.png",
+      "a2_3.png", "a2_10.png", "a10.png", "b.png",   "img99999999999999999999.png"};
+  std::vector<std::string> names(sorted.rbegin(), sorted.rend());
+  std::sort(names.begin(), names.end(), pipeline::natural_less);
+  EXPECT_EQ(names, sorted);
+  EXPECT_TRUE(pipeline::natural_less("2.png", "10.jpg"));
+  EXPECT_FALSE(pipeline::natural_less("10.jpg", "2.png"));
+  EXPECT_TRUE(pipeline::natural_less("f9", "f010"));
+  // Equal by value ("a01", "a1"): byte order decides, so the order is total.
+  EXPECT_NE(pipeline::natural_less("a01", "a1"), pipeline::natural_less("a1", "a01"));
+  EXPECT_FALSE(pipeline::natural_less("x", "x"));
+}
+
+TEST(Inputs, FolderImagesComeInNaturalOrder) {
+  const auto dir = temp_dir("inputs");
+  for (const char* name : {"10.jpg", "2.png", "1.png", "frame_100.png", "frame_20.png"}) {
+    touch(dir / "stills" / name);
+  }
+  const auto inputs = pipeline::expand_inputs({(dir / "stills").string()});
+  ASSERT_EQ(inputs.size(), 1u);
+  std::vector<std::string> names;
+  for (const auto& f : inputs[0].files) names.push_back(fs::path(f).filename().string());
+  EXPECT_EQ(names, (std::vector<std::string>{"1.png", "2.png", "10.jpg", "frame_20.png",
+                                             "frame_100.png"}));
 }
 
 TEST(Inputs, FilesMissingPathsAndDuplicateNames) {

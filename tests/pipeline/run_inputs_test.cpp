@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -98,27 +99,30 @@ TEST(RunInputs, ImageSequenceWritesCsvJsonProfileAndAnnotatedImages) {
   auto options = options_for(dir / "out");
   options.json = options.annotated = true;
   options.image_fps = 25;
+  options.image_sequence = true;
   auto progress = quiet_progress();
   const auto summary = pipeline::run_inputs(pipeline::expand_inputs({seq.string()}),
                                             fake_models(detector), options, progress);
   ASSERT_EQ(summary.count(InputReport::Status::kDone), 1) << summary.inputs[0].message;
   const auto rows = lines_of(dir / "out" / "seq.csv");
-  ASSERT_EQ(rows.size(), 5u);  // header + 4 frames of at most one face
-  EXPECT_EQ(fields(rows[0]).size(), 5u + 2 * 98);
+  ASSERT_EQ(rows.size(), 5u);                      // header + 4 frames of at most one face
+  EXPECT_EQ(fields(rows[0]).size(), 6u + 2 * 98);  // with the file column
   const auto r1 = fields(rows[1]);
   EXPECT_EQ(r1[0], "1");
-  EXPECT_EQ(r1[1], "0");
-  EXPECT_EQ(r1[2], "0.000000");
-  EXPECT_EQ(r1[4], "1");
-  EXPECT_NEAR(std::stod(r1[5]), 22, 1.0);  // x_0: the square's left edge on frame 1
+  EXPECT_EQ(r1[1], "f0001.png");
+  EXPECT_EQ(r1[2], "0");
+  EXPECT_EQ(r1[3], "0.000000");
+  EXPECT_EQ(r1[5], "1");
+  EXPECT_NEAR(std::stod(r1[6]), 22, 1.0);  // x_0: the square's left edge on frame 1
   const auto r3 = fields(rows[3]);
   EXPECT_EQ(r3[0], "3");
-  EXPECT_EQ(r3[2], "0.080000");
-  EXPECT_EQ(r3[4], "0");  // no face on frame 3
-  EXPECT_EQ(fields(rows[4])[1], "0");
+  EXPECT_EQ(r3[3], "0.080000");
+  EXPECT_EQ(r3[5], "0");  // no face on frame 3
+  EXPECT_EQ(fields(rows[4])[2], "0");
   std::ifstream json_in(dir / "out" / "seq.json");
   const auto j = nlohmann::json::parse(json_in);
   EXPECT_EQ(j["frames"].size(), 4u);
+  EXPECT_EQ(j["frames"][1]["file"], "f0002.png");
   EXPECT_EQ(j["points"], 98);
   std::ifstream profile_in(dir / "out" / "seq_profile.json");
   const auto p = nlohmann::json::parse(profile_in);
@@ -233,6 +237,183 @@ TEST(RunInputs, BadInputsAreReportedAndSkippedWhileTheOthersRun) {
     EXPECT_FALSE(fs::exists(dir / "out" / (std::string(name) + ".csv"))) << name;
   }
   EXPECT_EQ(partial_files(dir / "out"), 0);
+}
+
+// A folder of photos: image 1 holds two faces, image 2 only the second one, image 10 only the
+// first. Named so that byte order and natural order differ.
+fs::path write_photos(const fs::path& dir) {
+  fs::create_directories(dir);
+  const FakeFace left{40, 60, 60, 250}, right{200, 80, 60, 200};
+  cv::imwrite((dir / "1.png").string(), fake_frame(1, {left, right}).image);
+  cv::imwrite((dir / "2.png").string(), fake_frame(2, {right}).image);
+  cv::imwrite((dir / "10.png").string(), fake_frame(3, {left}).image);
+  return dir;
+}
+
+TEST(RunInputs, FolderImagesAreDetectedEachOnItsOwnAndNamedInTheCsv) {
+  const auto dir = temp_dir("run");
+  const auto photos = write_photos(dir / "photos");
+  FakeDetector detector;
+  auto options = options_for(dir / "out");
+  options.track.detect_every = 5;
+  auto progress = quiet_progress();
+  const auto summary = pipeline::run_inputs(pipeline::expand_inputs({photos.string()}),
+                                            fake_models(detector), options, progress);
+  ASSERT_EQ(summary.count(InputReport::Status::kDone), 1) << summary.inputs[0].message;
+  EXPECT_EQ(detector.calls, 3);  // every image, although --detect-every 5
+  const auto rows = lines_of(dir / "out" / "photos.csv");
+  ASSERT_EQ(rows.size(), 1u + 2 + 1 + 1);
+  EXPECT_EQ(rows[0].substr(0, 30), "frame, file, face_id, timestam");
+  // frame, file, face_id: natural order, and ids from 0 in each image.
+  const std::vector<std::array<std::string, 3>> want = {
+      {"1", "1.png", "0"}, {"1", "1.png", "1"}, {"2", "2.png", "0"}, {"3", "10.png", "0"}};
+  for (size_t r = 0; r < want.size(); ++r) {
+    const auto f = fields(rows[r + 1]);
+    EXPECT_EQ(f[0], want[r][0]) << rows[r + 1].substr(0, 40);
+    EXPECT_EQ(f[1], want[r][1]) << rows[r + 1].substr(0, 40);
+    EXPECT_EQ(f[2], want[r][2]) << rows[r + 1].substr(0, 40);
+    EXPECT_EQ(f[5], "1");
+  }
+}
+
+TEST(RunInputs, SequenceTracksFromImageToImageAndKeepsIds) {
+  const auto dir = temp_dir("run");
+  const auto seq = write_sequence(dir / "seq", 4);
+  FakeDetector detector;
+  auto options = options_for(dir / "out");
+  options.track.detect_every = 5;
+  options.image_sequence = true;
+  auto progress = quiet_progress();
+  pipeline::run_inputs(pipeline::expand_inputs({seq.string()}), fake_models(detector), options,
+                       progress);
+  EXPECT_EQ(detector.calls, 1);  // frame 1; the face is tracked through frames 2-4
+  const auto rows = lines_of(dir / "out" / "seq.csv");
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(fields(rows[4])[1], "f0004.png");
+  EXPECT_EQ(fields(rows[4])[5], "1");
+  // Independent, the same frames cost a detection each.
+  FakeDetector again;
+  options.image_sequence = false;
+  pipeline::run_inputs(pipeline::expand_inputs({seq.string()}), fake_models(again), options,
+                       progress);
+  EXPECT_EQ(again.calls, 4);
+}
+
+// The data README's rule: decoded frame i (0-based) is stamped (7 + 2 i) * 1001 / 24000 s.
+double stream_time(int frame_number) { return (7 + 2 * (frame_number - 1)) * 1001.0 / 24000.0; }
+
+// Runs the test video with no faces found; returns the CSV's (frame, timestamp) pairs.
+std::vector<std::pair<int, double>> run_test_video(const pipeline::RunOptions& options,
+                                                   InputReport* report = nullptr) {
+  pipeline::FaceModels nobody{[](const cv::Mat&) { return std::vector<retinaface::Detection>{}; },
+                              fake_landmarks, 98};
+  auto progress = quiet_progress();
+  const auto inputs =
+      pipeline::expand_inputs({(shared_dir() / "data" / "face_video_1280x720.avi").string()});
+  const InputReport r = pipeline::run_input(inputs[0], nobody, options, progress);
+  if (report) *report = r;
+  std::vector<std::pair<int, double>> rows;
+  const auto lines = lines_of(options.out_dir / "face_video_1280x720.csv");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const auto f = fields(lines[i]);
+    rows.emplace_back(std::stoi(f[0]), std::stod(f[2]));
+  }
+  return rows;
+}
+
+TEST(RunInputs, MaxFramesStartAndEndKeepTheWholeVideosNumbersAndTimes) {
+  const auto dir = temp_dir("run");
+  auto options = options_for(dir / "first");
+  pipeline::prepare_output_dir(options.out_dir);
+  options.range.max_frames = 5;
+  auto rows = run_test_video(options);
+  ASSERT_EQ(rows.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(rows[i].first, i + 1);
+    EXPECT_NEAR(rows[i].second, stream_time(i + 1), 1e-6);
+  }
+  // [10 s, 12 s): the frames the rule puts there, numbered as in the whole video.
+  options = options_for(dir / "range");
+  pipeline::prepare_output_dir(options.out_dir);
+  options.range.start_s = 10;
+  options.range.end_s = 12;
+  rows = run_test_video(options);
+  std::vector<int> want;
+  for (int n = 1; n <= 434; ++n) {
+    if (stream_time(n) >= 10 && stream_time(n) < 12) want.push_back(n);
+  }
+  ASSERT_EQ(want.size(), 24u);
+  ASSERT_EQ(rows.size(), want.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].first, want[i]);
+    EXPECT_NEAR(rows[i].second, stream_time(want[i]), 1e-6);
+  }
+  EXPECT_EQ(rows.front().first, 118);
+  // --start with --max-frames: N frames from the start on.
+  options = options_for(dir / "start_max");
+  pipeline::prepare_output_dir(options.out_dir);
+  options.range.start_s = 10;
+  options.range.max_frames = 3;
+  rows = run_test_video(options);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].first, 118);
+  EXPECT_EQ(rows[2].first, 120);
+  // The last frames, extrapolated past the flush, are reachable too.
+  options = options_for(dir / "tail");
+  pipeline::prepare_output_dir(options.out_dir);
+  options.range.start_s = 36.3;
+  rows = run_test_video(options);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].first, 434);
+  EXPECT_NEAR(rows[1].second, 36.411375, 1e-6);
+}
+
+TEST(RunInputs, StartAfterTheEndIsAFailureNamingTheRange) {
+  const auto dir = temp_dir("run");
+  auto options = options_for(dir);
+  options.range.start_s = 100;
+  InputReport report;
+  run_test_video(options, &report);
+  EXPECT_EQ(report.status, InputReport::Status::kFailed);
+  EXPECT_NE(report.message.find("no frame in --start 100"), std::string::npos) << report.message;
+  EXPECT_FALSE(fs::exists(dir / "face_video_1280x720.csv"));
+  EXPECT_EQ(partial_files(dir), 0);
+}
+
+// The header says 870 frames and 434 decode: progress by stream time still ends at 100 %,
+// and the ETA with it.
+TEST(RunInputs, ProgressOfTheTestVideoEndsAtOneHundredPercent) {
+  const auto dir = temp_dir("run");
+  std::FILE* log = std::fopen((dir / "progress.log").c_str(), "w+");
+  ASSERT_NE(log, nullptr);
+  pipeline::Progress progress(pipeline::ProgressMode::kLines, log, 0.0);  // a line per frame
+  pipeline::FaceModels nobody{[](const cv::Mat&) { return std::vector<retinaface::Detection>{}; },
+                              fake_landmarks, 98};
+  const auto inputs =
+      pipeline::expand_inputs({(shared_dir() / "data" / "face_video_1280x720.avi").string()});
+  const auto report = pipeline::run_input(inputs[0], nobody, options_for(dir), progress);
+  std::fclose(log);
+  ASSERT_EQ(report.status, InputReport::Status::kDone) << report.message;
+  const auto lines = lines_of(dir / "progress.log");
+  ASSERT_GE(lines.size(), 400u);
+  EXPECT_NE(lines.back().find("done, 434 frames"), std::string::npos) << lines.back();
+  const std::string& last = lines[lines.size() - 2];
+  EXPECT_NE(last.find("434 frames"), std::string::npos) << last;
+  EXPECT_NE(last.find("(100%)"), std::string::npos) << last;
+  EXPECT_NE(last.find("ETA 0:00"), std::string::npos) << last;
+  int previous = -1;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].find("/870"), std::string::npos) << lines[i];  // the header's count
+    const auto open = lines[i].find('(');
+    ASSERT_NE(open, std::string::npos) << lines[i];
+    const int percent = std::stoi(lines[i].substr(open + 1));
+    EXPECT_GE(percent, previous) << lines[i];
+    previous = percent;
+    // Halfway through the frames is about halfway through the stream, not a quarter.
+    if (lines[i].find(": 217 frames") != std::string::npos) {
+      EXPECT_NEAR(percent, 50, 2) << lines[i];
+    }
+  }
 }
 
 std::string big_endian32(uint32_t v) {

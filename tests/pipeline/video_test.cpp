@@ -55,6 +55,21 @@ TEST(VideoSource, TestVideoTimestampsFollowTheStreamRule) {
   EXPECT_NEAR(frame.timestamp, 36.411375, 1e-9);  // frame 434, extrapolated
 }
 
+TEST(VideoSource, NextFromPassesOverEarlierFramesButCountsThem) {
+  vision::VideoSource video(kVideo.string());
+  EXPECT_NEAR(video.duration(), 870 * 1001.0 / 24000, 1e-6);  // 870 slots, 434 of them frames
+  vision::Frame frame;
+  ASSERT_TRUE(video.next_from(frame, 10.0));
+  // (7 + 2 i) * 1001 / 24000 >= 10 first at i = 117.
+  EXPECT_EQ(frame.number, 118);
+  EXPECT_NEAR(frame.timestamp, (7 + 2 * 117) * 1001.0 / 24000.0, 1e-9);
+  EXPECT_EQ(frame.image.cols, 1280);
+  ASSERT_TRUE(video.next(frame));
+  EXPECT_EQ(frame.number, 119);
+  EXPECT_FALSE(video.next_from(frame, 1000.0));
+  EXPECT_TRUE(video.decode_problems().empty());
+}
+
 TEST(VideoSource, MissingEmptyAndNonVideoFilesAreErrorsNamingTheFile) {
   const auto dir = temp_dir("video");
   std::ofstream(dir / "empty.avi");
@@ -128,6 +143,14 @@ TEST(ImageSequenceSource, NumbersFramesAndTimesThemByFps) {
   EXPECT_DOUBLE_EQ(frame.timestamp, 0.1);
   EXPECT_EQ(frame.image.cols, 224);
   EXPECT_FALSE(seq.next(frame));
+  vision::ImageSequenceSource from(
+      {(images / "0.jpg").string(), (images / "16.jpg").string(), (images / "89.jpg").string()},
+      10);
+  EXPECT_DOUBLE_EQ(from.duration(), 0.3);
+  ASSERT_TRUE(from.next_from(frame, 0.15));
+  EXPECT_EQ(frame.number, 3);
+  EXPECT_DOUBLE_EQ(frame.timestamp, 0.2);
+  EXPECT_NE(frame.source.find("89.jpg"), std::string::npos);
 }
 
 }  // namespace

@@ -69,6 +69,28 @@ TEST(Csv, OneRowPerFaceAndASuccessZeroRowForAnEmptyFrame) {
   EXPECT_THROW(pipeline::csv_rows(frame, 3), Error);
 }
 
+TEST(Csv, ImageInputsNameTheirFileAfterTheFrame) {
+  const std::string h = pipeline::csv_header(2, /*with_file=*/true);
+  const auto cols = split(h.substr(0, h.size() - 1), ", ");
+  ASSERT_EQ(cols.size(), 6u + 2 * 2);
+  EXPECT_EQ(cols[0], "frame");
+  EXPECT_EQ(cols[1], "file");
+  EXPECT_EQ(cols[2], "face_id");
+  EXPECT_EQ(cols[6], "x_0");
+  pipeline::FrameResult frame;
+  frame.number = 2;
+  frame.file = "10.png";
+  frame.faces = {face(0, 2, 1)};
+  EXPECT_EQ(pipeline::csv_rows(frame, 2, true),
+            "2,10.png,0,0.000000,0.8750,1,1.0000,2.0000,1001.0000,1002.0000\n");
+  frame.faces.clear();
+  frame.file = "say \"cheese\", 2.png";  // RFC 4180: quoted, quotes doubled
+  EXPECT_EQ(pipeline::csv_rows(frame, 1, true),
+            "2,\"say \"\"cheese\"\", 2.png\",0,0.000000,0.0000,0,0.0000,0.0000\n");
+  EXPECT_EQ(pipeline::frame_json(frame, true)["file"], "say \"cheese\", 2.png");
+  EXPECT_FALSE(pipeline::frame_json(frame).contains("file"));  // videos: the input names it
+}
+
 TEST(Layout68, MapsWflwToIbugAsEcosystemSection52) {
   const auto& map = pipeline::wflw98_to_ibug68();
   const std::array<int, 68> expected = {
@@ -167,9 +189,28 @@ TEST(Progress, TextShowsFramesFpsAndEta) {
   EXPECT_EQ(pipeline::format_duration(65), "1:05");
   EXPECT_EQ(pipeline::format_duration(3725), "1:02:05");
   EXPECT_EQ(pipeline::format_duration(-1), "?");
-  EXPECT_EQ(pipeline::progress_text("clip", 50, 100, 5.0),
+  EXPECT_EQ(pipeline::progress_text("clip", {100}, 50, -1, 5.0),
             "clip: 50/100 frames (50%), 10.0 fps, ETA 0:05");
-  EXPECT_EQ(pipeline::progress_text("clip", 50, 0, 5.0), "clip: 50 frames, 10.0 fps");
+  EXPECT_EQ(pipeline::progress_text("clip", {}, 50, -1, 5.0), "clip: 50 frames, 10.0 fps");
+}
+
+TEST(Progress, VideosGoByStreamTimeNotAFrameCount) {
+  const pipeline::ProgressGoal video{0, 0, 36.286};  // the test video: 870 / 23.976 fps
+  EXPECT_EQ(pipeline::progress_text("v", video, 59, 4.96, 10.0),
+            "v: 59 frames, 5.0/36.3 s (13%), 5.9 fps, ETA 1:03");
+  // The last frame overshoots the header duration (decoder delay): 100 %, nothing left.
+  EXPECT_EQ(pipeline::progress_text("v", video, 434, 36.5, 80.0),
+            "v: 434 frames, 36.3/36.3 s (100%), 5.4 fps, ETA 0:00");
+  // --start 10 --end 20 --max-frames 100: whichever ends the input first.
+  const pipeline::ProgressGoal range{100, 10, 20};
+  EXPECT_DOUBLE_EQ(pipeline::progress_fraction(range, 25, 15.0), 0.5);
+  EXPECT_DOUBLE_EQ(pipeline::progress_fraction(range, 75, 15.0), 0.75);
+  EXPECT_DOUBLE_EQ(pipeline::progress_fraction(range, 1, 9.0), 0.01);
+  EXPECT_DOUBLE_EQ(pipeline::progress_fraction({}, 10, 5.0), -1);
+  // N frames of N / fps seconds each end exactly at the duration: 100 %, not 99.
+  EXPECT_NE(
+      pipeline::progress_text("v", {0, 0, 7 / 30.0}, 7, 6 / 30.0 + 1 / 30.0, 1.0).find("(100%)"),
+      std::string::npos);
 }
 
 TEST(Progress, PlainLinesWhenNotATerminalAndNothingWhenQuiet) {
@@ -177,11 +218,11 @@ TEST(Progress, PlainLinesWhenNotATerminalAndNothingWhenQuiet) {
   std::FILE* out = std::fopen((dir / "log").c_str(), "w+");
   ASSERT_NE(out, nullptr);
   pipeline::Progress lines(pipeline::ProgressMode::kAuto, out, 0.0);  // a file: lines
-  lines.start("clip", 3);
+  lines.start("clip", pipeline::ProgressGoal{3});
   for (long n = 1; n <= 3; ++n) lines.update(n);
   lines.finish(3);
   pipeline::Progress quiet(pipeline::ProgressMode::kQuiet, out, 0.0);
-  quiet.start("other", 3);
+  quiet.start("other", pipeline::ProgressGoal{3});
   quiet.update(1);
   quiet.finish(1);
   quiet.error("other: broken");
