@@ -143,10 +143,16 @@ void add_models(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "models", "Model files: where starface looks (list, path) and fetching them (download)");
   cmd->require_subcommand(1);
-  cmd->add_option("--models", f->models_dir,
-                  "Model folder, searched before $STARFACE_MODELS and ~/.cache/starface");
+  // Accepted before the action (`models --models DIR list`) and after it (`models list
+  // --models DIR`), as users type both.
+  const auto add_models_dir = [&](CLI::App* app) {
+    app->add_option("--models", f->models_dir,
+                    "Model folder, searched before $STARFACE_MODELS and ~/.cache/starface");
+  };
+  add_models_dir(cmd);
 
   CLI::App* list = cmd->add_subcommand("list", "Where models are looked for and what is there");
+  add_models_dir(list);
   list->add_flag("--json", f->json, "Print as JSON");
   list->callback([f] {
     const nlohmann::json j = list_json(*f);
@@ -159,6 +165,7 @@ void add_models(CLI::App& app) {
 
   CLI::App* path = cmd->add_subcommand(
       "path", "The landmark and detector files `starface run` would use (exit 1 if missing)");
+  add_models_dir(path);
   path->add_flag("--json", f->json, "Print {\"landmark\": path|null, \"detector\": path|null}");
   path->callback([f] { show_paths(*f); });
 
@@ -166,6 +173,7 @@ void add_models(CLI::App& app) {
       "download", std::string("Download ") + pipeline::kLandmarkModelFile + " and " +
                       pipeline::kDetectorModelFile + " (OpenFace 3.0's weights, " +
                       pipeline::kDefaultModelsUrl + ")");
+  add_models_dir(get);
   get->add_option("--dir", f->dir, "Target folder (default: the first model folder)");
   get->add_option("--url", f->url, "Base URL (default: $STARFACE_MODELS_URL or Hugging Face)");
   get->add_flag("--force", f->force, "Download again even when the file is there");

@@ -3,6 +3,8 @@
 #include "cli/cli_run.h"
 
 #include <cstdlib>
+#include <opencv2/core.hpp>
+#include <opencv2/videoio.hpp>
 
 #include "support/http_server.h"
 
@@ -30,9 +32,10 @@ std::string read_binary(const fs::path& p) {
 TEST(CliRun, HelpNamesTheFlags) {
   const CliResult r = run_starface("run --help");
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* flag : {"--detect-every", "--max-faces", "--vis-threshold", "--landmarks68",
-                           "--json", "--annotated", "--skip-existing", "--shard", "--list",
-                           "--quiet", "--landmark-model", "--detector-model", "--models"}) {
+  for (const char* flag :
+       {"--detect-every", "--max-faces", "--vis-threshold", "--landmarks68", "--json",
+        "--annotated", "--skip-existing", "--shard", "--list", "--quiet", "--landmark-model",
+        "--detector-model", "--models", "--sequence", "--max-frames", "--start", "--end"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   }
   const CliResult m = run_starface("models --help");
@@ -82,6 +85,78 @@ TEST(CliRun, MissingModelsSayWhereTheyWereLookedFor) {
       << d.err;
 }
 
+std::string model_flags() {
+  return " --landmark-model " + quoted(star_fixture("models/star_wflw_tiny.pth")) +
+         " --detector-model " + quoted(shared_dir() / "models" / "retinaface_mobilenet0.25.pth");
+}
+
+TEST(CliRun, RangeFlagsAreCheckedBeforeAnyWork) {
+  const auto dir = temp_dir("run_cli");
+  const std::string out = " -o " + quoted(dir / "out");
+  CliResult r = run_starface("run x.avi" + out + " --start 10 --end 5");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--end 5 must be after --start 10"), std::string::npos) << r.err;
+  r = run_starface("run x.avi" + out + " --start -1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--start"), std::string::npos) << r.err;
+  EXPECT_EQ(run_starface("run x.avi" + out + " --max-frames -3").exit_code, 1);
+  EXPECT_EQ(run_starface("run x.avi" + out + " --end abc").exit_code, 1);
+  EXPECT_FALSE(fs::exists(dir / "out"));
+}
+
+TEST(CliRun, FailureBeforeTheFirstOutputLeavesNoFolderBehind) {
+  const auto dir = temp_dir("run_cli");
+  IsolatedModelSearch isolated(dir);
+  // A bad model path: the folder (and the parents it needed) are gone again.
+  CliResult r = run_starface("run x.avi -o " + quoted(dir / "new" / "out") + " --landmark-model " +
+                             quoted(dir / "nope.pkl"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("nope.pkl"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "new"));
+  // A folder that was there stays, even when empty.
+  fs::create_directories(dir / "mine");
+  r = run_starface("run x.avi -o " + quoted(dir / "mine") + " --landmark-model " +
+                   quoted(dir / "nope.pkl"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(fs::is_directory(dir / "mine"));
+}
+
+// An MP4 cut before its index: FFmpeg complains "[mov,mp4,... @ 0x...] moov atom not found"
+// on its own; only starface's message must reach the user.
+TEST(CliRun, TruncatedMp4GetsStarfacesMessageAloneAndNoFolder) {
+  const auto dir = temp_dir("run_cli");
+  const fs::path whole = dir / "whole.mp4";
+  {
+    cv::VideoWriter writer(whole.string(), cv::CAP_FFMPEG,
+                           cv::VideoWriter::fourcc('m', 'p', '4', 'v'), 10.0, cv::Size(64, 48));
+    ASSERT_TRUE(writer.isOpened());
+    // Noise, so the frame data dwarfs the index and half the file ends inside the data.
+    cv::Mat frame(48, 64, CV_8UC3);
+    for (int i = 0; i < 10; ++i) {
+      cv::randu(frame, 0, 256);
+      writer.write(frame);
+    }
+  }
+  {
+    const std::string bytes = read_binary(whole);
+    std::ofstream(dir / "cut.mp4", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  const std::string args =
+      "run " + quoted(dir / "cut.mp4") + " -o " + quoted(dir / "out") + model_flags();
+  CliResult r = run_starface(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("starface: skipped input: " + (dir / "cut.mp4").string(), 0), 0u) << r.err;
+  EXPECT_EQ(r.err.find("moov atom"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(" @ 0x"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out"));  // every input failed: nothing was written
+  // What the test guards against: asked for FFmpeg's errors (AV_LOG_ERROR), the user gets them
+  // (OpenCV's log callback prints them to stdout).
+  setenv("OPENCV_FFMPEG_LOGLEVEL", "16", 1);
+  r = run_starface(args);
+  unsetenv("OPENCV_FFMPEG_LOGLEVEL");
+  EXPECT_NE((r.out + r.err).find("moov atom not found"), std::string::npos) << r.out << r.err;
+}
+
 TEST(CliModels, ListAndPathShowWhereTheyLookAndWhatIsThere) {
   const auto dir = temp_dir("models_cli");
   IsolatedModelSearch isolated(dir);
@@ -99,6 +174,12 @@ TEST(CliModels, ListAndPathShowWhereTheyLookAndWhatIsThere) {
   r = run_starface("models --models " + quoted(dir / "mine") + " list");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("missing"), std::string::npos) << r.out;
+  // The folder after the action, as users also type it.
+  r = run_starface("models list --models " + quoted(dir / "mine") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["search"][0]["path"], (dir / "mine").string());
+  r = run_starface("models path --models " + quoted(dir / "mine") + " --json");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["landmark"], (dir / "mine" / "Landmark_98.pkl").string());
   r = run_starface("models --models " + quoted(dir / "mine") + " path --json");
   EXPECT_EQ(r.exit_code, 1);  // the detector is missing
   EXPECT_EQ(nlohmann::json::parse(r.out)["landmark"], (dir / "mine" / "Landmark_98.pkl").string());

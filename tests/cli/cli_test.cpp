@@ -31,6 +31,67 @@ TEST(Cli, NoSubcommandOrBadFlagIsUsageError) {
   EXPECT_EQ(run_starface("analyze " + kTiny + " --weights best").exit_code, 1);
 }
 
+TEST(Cli, NoOrUnknownCommandSaysSoAndListsTheCommands) {
+  for (const auto& [args, what] : {std::pair<std::string, std::string>{"", "no command given"},
+                                   {"frobnicate", "unknown command 'frobnicate'"}}) {
+    const CliResult r = run_starface(args);
+    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_EQ(r.err.rfind("starface: error: " + what + "\n", 0), 0u) << r.err;
+    for (const char* command : {"\n  run ", "\n  models ", "\n  landmarks ", "\n  analyze "}) {
+      EXPECT_NE(r.err.find(command), std::string::npos) << command << " in " << r.err;
+    }
+  }
+  // A bad flag inside a command points at that command's help.
+  const CliResult r = run_starface("run --detect-every x -o out");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("starface: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("starface run --help"), std::string::npos) << r.err;
+}
+
+TEST(Cli, VersionNamesTheProjectOneDnnAndTheCpuPath) {
+  const CliResult r = run_starface("--version");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("starface 0.1.0\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\noneDNN 2."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("own kernels: "), std::string::npos) << r.out;
+  EXPECT_TRUE(r.out.find("avx512 (") != std::string::npos ||
+              r.out.find("avx2 (") != std::string::npos ||
+              r.out.find("scalar (") != std::string::npos)
+      << r.out;
+}
+
+// The line of `help` that documents `flag`.
+std::string help_line(const std::string& help, const std::string& flag) {
+  std::stringstream s(help);
+  for (std::string line; std::getline(s, line);) {
+    if (line.find("  " + flag + " ") != std::string::npos ||
+        line.find(", " + flag + " ") != std::string::npos ||
+        line.find("  " + flag + "=") != std::string::npos) {
+      return line;
+    }
+  }
+  return "";
+}
+
+TEST(Cli, EveryHelpShowsTheDefaults) {
+  const std::pair<std::string, std::pair<std::string, std::string>> defaults[] = {
+      {"run", {"--detect-every", "=1"}},      {"run", {"--vis-threshold", "=0.5"}},
+      {"run", {"--backend", "=onednn"}},      {"run", {"--max-frames", "=0"}},
+      {"landmarks", {"--weights", "=net"}},   {"analyze", {"--weights", "=net"}},
+      {"detect", {"--backend", "=onednn"}},   {"infer", {"--backend", "=onednn"}},
+      {"convert", {"--precision", "=fp32"}},  {"eval", {"--backend", "=onednn"}},
+      {"export-onnx", {"--weights", "=net"}}, {"bench", {"--peak-seconds", "="}},
+  };
+  for (const auto& [sub, option] : defaults) {
+    const CliResult r = run_starface(sub + " --help");
+    ASSERT_EQ(r.exit_code, 0) << sub;
+    const std::string line = help_line(r.out, option.first);
+    EXPECT_NE(line.find(option.second), std::string::npos)
+        << sub << " " << option.first << ": '" << line << "'\n"
+        << r.out;
+  }
+}
+
 TEST(Cli, AnalyzeJsonReportsTinyModel) {
   const CliResult r = run_starface("analyze " + kTiny + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
