@@ -106,6 +106,18 @@ TEST(CliConvert, Int8CalibratesStoresAndRuns) {
   EXPECT_GT(drift, 0.0) << "int8 cannot be exact";
   EXPECT_LT(drift, 24.0);  // a wrong scale sends the heat maps, and the points, anywhere
 
+  // Without --precision the file runs as what it was made for: int8, not fp32 in disguise;
+  // --precision fp32 still asks for the exact arithmetic.
+  const auto infer_as = [&](const std::string& precision_flag, const std::string& name) {
+    const CliResult r = run_starface(
+        "infer " + precision_flag + " --model " + quoted(file) + " --input " +
+        quoted(star_fixture("cases/inputs/input_a.npy")) + " --output " + quoted(dir / name));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return import::read_npy((dir / name).string());
+  };
+  EXPECT_EQ(max_abs_diff(infer_as("", "default.npy"), got), 0.0);
+  EXPECT_GT(max_abs_diff(infer_as("--precision fp32", "fp32.npy"), got), 0.0);
+
   const CliResult refused = run_starface(
       "infer --precision int8 --model " + model("fp32") + " --input " +
       quoted(star_fixture("cases/inputs/input_a.npy")) + " --output " + quoted(dir / "x.npy"));
