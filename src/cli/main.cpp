@@ -29,7 +29,7 @@ std::string version_text() {
                 cpu.logical_cores,
                 starface::backends::x86::isa_name(starface::backends::x86::selected_isa()),
                 cpu.features.present().c_str());
-  return text;
+  return text + ("\nthreading: " + starface::threading_summary());
 }
 
 // The parsed command chain ("run", "models list"), empty when none was reached.

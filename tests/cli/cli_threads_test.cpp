@@ -41,6 +41,14 @@ TEST(CliThreads, DefaultIsStarfacesSpinCount) {
       << threading;
 }
 
+TEST(CliThreads, VersionSaysWhichRuntimeRuns) {
+  ScopedEnv policy("OMP_WAIT_POLICY", nullptr), spin("GOMP_SPINCOUNT", nullptr);
+  const CliResult r = run_starface("--version");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\nthreading: GNU OpenMP (libgomp)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::string("GOMP_SPINCOUNT=") + kDefaultSpinCount), std::string::npos);
+}
+
 TEST(CliThreads, UsersWaitPolicyWins) {
   ScopedEnv policy("OMP_WAIT_POLICY", "passive"), spin("GOMP_SPINCOUNT", nullptr);
   const std::string threading = reported_threading();
