@@ -19,6 +19,7 @@ void add_infer(CLI::App& app);
 void add_landmarks(CLI::App& app);
 void add_models(CLI::App& app);
 void add_run(CLI::App& app);
+void add_stability(CLI::App& app);
 
 // --weights, --backend, --threads and --precision, shared by every subcommand that runs a model.
 struct ModelFlags {

@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
   starface::cli::add_landmarks(app);
   starface::cli::add_models(app);
   starface::cli::add_run(app);
+  starface::cli::add_stability(app);
   if (const auto error = command_error(app, argc, argv)) return usage_error(app, *error);
   try {
     app.parse(argc, argv);
