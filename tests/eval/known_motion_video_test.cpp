@@ -5,9 +5,10 @@
 // the face: this checks the generator, the detector's view of it and the whole measurement.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "../cli/cli_run.h"
+#include "cli/cli_run.h"
 #include "eval/known_motion.h"
 #include "eval/motion_video.h"
 
