@@ -92,7 +92,8 @@ void print_report(const eval::StabilityReport& r, const std::string& subset) {
                                std::to_string(t.stats.pairs);
     print_stats_row(std::to_string(t.face_id), counts, t.stats);
     if (t.degenerate_pairs > 0) {
-      std::printf("  %-10s (%zu pairs skipped: eye corners coincide)\n", "", t.degenerate_pairs);
+      std::printf("  %-10s (%zu pairs skipped: eye corners or all points coincide)\n", "",
+                  t.degenerate_pairs);
     }
   }
   print_stats_row("all", std::to_string(r.overall.pairs) + " pairs", r.overall);

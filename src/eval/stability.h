@@ -68,7 +68,8 @@ struct TrackStability {
   int face_id = 0;
   size_t frames = 0;            // rows with success 1
   size_t segments = 0;          // runs of consecutive frames
-  size_t degenerate_pairs = 0;  // pairs skipped: eye corners coincide (no scale to divide by)
+  size_t degenerate_pairs = 0;  // pairs skipped: eye corners or all points coincide
+                                // (no distance or face scale to divide by)
   FlickerStats stats;
 };
 
