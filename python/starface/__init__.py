@@ -15,7 +15,7 @@ the `threads` it was made with, whichever thread calls it. Results do not depend
 threads or the order of calls.
 
 Waiting policy: unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, importing starface sets
-GOMP_SPINCOUNT=10000 (as the starface command does), so that its threads sleep soon at a
+GOMP_SPINCOUNT=1000 (as the starface command does), so that its threads sleep soon at a
 barrier instead of spinning for milliseconds: on a busy machine spinning threads take the
 time their partners need. It applies only when starface is the first module in the process
 to load GNU OpenMP (libgomp); `threading_summary()` says what is in effect.
@@ -34,7 +34,7 @@ def _libgomp_loaded():
 
 if (not _os.environ.get("OMP_WAIT_POLICY") and not _os.environ.get("GOMP_SPINCOUNT")
         and not _libgomp_loaded()):
-    _os.environ["GOMP_SPINCOUNT"] = "10000"  # starface::kDefaultSpinCount
+    _os.environ["GOMP_SPINCOUNT"] = "1000"  # starface::kDefaultSpinCount
 
 from ._starface import FaceDetector, LandmarkDetector, threading_summary  # noqa: E402
 

@@ -11,11 +11,12 @@ void set_num_threads(int threads);
 int num_threads();
 
 // How long a thread that reached a barrier spins before it sleeps, when the user sets
-// neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT. libgomp's own default spins 300,000 rounds
-// (about 3 ms): on a quiet machine no faster than this, but with a neighbour process on
-// every core the waiting threads of a network's ~350 barriers burn the time slices their
-// partners need (bench/BENCHMARKS.md, "A busy machine").
-inline constexpr const char* kDefaultSpinCount = "10000";
+// neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT: about 10 us. libgomp's own default spins
+// 300,000 rounds (about 3 ms): 3-5 % faster on a quiet machine, but with a neighbour process
+// on every core the waiting threads of a network's ~350 barriers burn the time slices their
+// partners need. Measured on 2 cores (bench/BENCHMARKS.md, "A busy machine"): 10,000 rounds
+// help little there, passive (0) costs ~9 % quiet and is no better busy.
+inline constexpr const char* kDefaultSpinCount = "1000";
 
 // libgomp reads its waiting policy from the environment once, when it is loaded, before
 // main() runs. So a program that wants starface's default calls this first thing in main():
@@ -25,7 +26,7 @@ inline constexpr const char* kDefaultSpinCount = "10000";
 void restart_with_default_wait_policy(char** argv);
 
 // The threading runtime and the waiting policy in effect, e.g. "GNU OpenMP (libgomp),
-// 2 threads; at a barrier: spin 10000 rounds, then sleep (GOMP_SPINCOUNT=10000)".
+// 2 threads; at a barrier: spin 1000 rounds, then sleep (GOMP_SPINCOUNT=1000)".
 std::string threading_summary();
 
 }  // namespace starface
