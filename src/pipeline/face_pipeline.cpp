@@ -108,9 +108,8 @@ void FacePipeline::detect(const cv::Mat& image, FrameResult& result) {
     FaceResult& face = result.faces[i];
     face.face_id = ids[i];
     face.confidence = scores[i];
-    const star::Box landmark_box = bounding_box(face.points);
     tracks_.push_back(
-        Track{ids[i], scores[i], measure_margins(boxes[i], landmark_box), landmark_box});
+        Track{ids[i], scores[i], boxes[i], face.points, face.points, bounding_box(face.points)});
   }
   frames_since_detection_ = 0;
 }
@@ -120,7 +119,7 @@ bool FacePipeline::track(const cv::Mat& image, FrameResult& result) {
   {
     ScopedStage stage(profile_, "track");
     for (const Track& t : tracks_) {
-      boxes.push_back(apply_margins(t.landmark_box, t.margins));
+      boxes.push_back(carry_box(t.detection, t.at_detection, t.latest));
       if (!usable(boxes.back(), image)) return false;
     }
   }
@@ -136,6 +135,7 @@ bool FacePipeline::track(const cv::Mat& image, FrameResult& result) {
   std::vector<int> ids;
   for (size_t i = 0; i < faces.size(); ++i) {
     tracks_[i].landmark_box = landmark_boxes[i];
+    tracks_[i].latest = faces[i].points;
     faces[i].face_id = tracks_[i].id;
     faces[i].confidence = tracks_[i].confidence;
     faces[i].tracked = true;

@@ -49,8 +49,10 @@ class FacePipeline {
   struct Track {
     int id;
     float confidence;
-    BoxMargins margins;
-    star::Box landmark_box;
+    star::Box detection;                    // the detector's box when last detected
+    std::vector<star::Point> at_detection;  // the landmarks found in that box
+    std::vector<star::Point> latest;        // the landmarks of the last frame
+    star::Box landmark_box;                 // their bounding box, for tracking_lost()
   };
 
   bool detection_due() const;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "vision/similarity.h"
+
 namespace starface::pipeline {
 
 star::Box bounding_box(const std::vector<star::Point>& points) {
@@ -18,16 +20,23 @@ star::Box bounding_box(const std::vector<star::Point>& points) {
   return b;
 }
 
-BoxMargins measure_margins(const star::Box& d, const star::Box& l) {
-  const double w = std::max(l.x2 - l.x1, 1e-6);
-  const double h = std::max(l.y2 - l.y1, 1e-6);
-  return BoxMargins{(l.x1 - d.x1) / w, (l.y1 - d.y1) / h, (d.x2 - l.x2) / w, (d.y2 - l.y2) / h};
-}
-
-star::Box apply_margins(const star::Box& l, const BoxMargins& m) {
-  const double w = l.x2 - l.x1;
-  const double h = l.y2 - l.y1;
-  return star::Box{l.x1 - m.left * w, l.y1 - m.top * h, l.x2 + m.right * w, l.y2 + m.bottom * h};
+star::Box carry_box(const star::Box& detection, const std::vector<star::Point>& at_detection,
+                    const std::vector<star::Point>& now) {
+  std::vector<double> sx, sy, dx, dy;
+  std::vector<int> all;
+  for (size_t i = 0; i < at_detection.size() && i < now.size(); ++i) {
+    sx.push_back(at_detection[i].x), sy.push_back(at_detection[i].y);
+    dx.push_back(now[i].x), dy.push_back(now[i].y);
+    all.push_back(static_cast<int>(i));
+  }
+  if (all.empty()) return detection;
+  const vision::Similarity t = vision::fit_similarity(sx, sy, dx, dy, all);
+  double cx = 0, cy = 0;
+  t.apply((detection.x1 + detection.x2) / 2, (detection.y1 + detection.y2) / 2, cx, cy);
+  // The crop is upright whatever the face's roll: the box keeps its axes, scaled.
+  const double half_w = t.scale() * (detection.x2 - detection.x1) / 2;
+  const double half_h = t.scale() * (detection.y2 - detection.y1) / 2;
+  return star::Box{cx - half_w, cy - half_h, cx + half_w, cy + half_h};
 }
 
 bool tracking_lost(const star::Box& previous, const star::Box& current, int width, int height) {

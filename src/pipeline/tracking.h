@@ -1,9 +1,12 @@
 // Tracking between detections: the next frame's box comes from this frame's landmarks.
 //
-// A detector box and the landmarks' bounding box differ by a face-specific margin (the
-// RetinaFace box reaches the forehead, the landmarks stop at the brows), so on each
-// detection the margins are measured relative to the landmark box and then reapplied to
-// every later landmark box: the tracked crop stays what the detector would have given.
+// The detector's box is carried along with the face: moved, scaled (and its centre rotated)
+// by the least-squares similarity from the landmarks found at the detection to the latest
+// ones. The crop stays what the detector would have given, and it moves with the face, not
+// with the landmarks' noise: a fit over all points averages their jitter, where a box
+// around the landmarks (their extreme points: jaw contour, brows) moves with every jitter
+// of those few points, and a crop that moves feeds the jitter back into the next frame's
+// landmarks (docs/ACCURACY.md, "Stability").
 //
 // Tracking is lost, and the frame is detected again, when the new landmarks are implausible
 // for the box they came from: their bounding box collapses below half or grows beyond twice
@@ -21,13 +24,9 @@ constexpr double kMinFacePixels = 8;
 
 star::Box bounding_box(const std::vector<star::Point>& points);
 
-// Margins of a detector box around a landmark box, in units of the landmark box's size.
-struct BoxMargins {
-  double left = 0, top = 0, right = 0, bottom = 0;
-};
-
-BoxMargins measure_margins(const star::Box& detection, const star::Box& landmark_box);
-star::Box apply_margins(const star::Box& landmark_box, const BoxMargins& m);
+// `detection` moved as the face moved from `at_detection` to `now` (the same points).
+star::Box carry_box(const star::Box& detection, const std::vector<star::Point>& at_detection,
+                    const std::vector<star::Point>& now);
 
 // The rule above; `previous` and `current` are landmark bounding boxes of consecutive frames.
 bool tracking_lost(const star::Box& previous, const star::Box& current, int width, int height);
