@@ -100,18 +100,48 @@ void FacePipeline::detect(const cv::Mat& image, FrameResult& result) {
     scores.push_back(d.score);
   }
   result.detected = true;
-  result.faces = landmarks_at(image, boxes);
-  ScopedStage stage(profile_, "track");
   const std::vector<int> ids = ids_.assign(boxes);
-  tracks_.clear();
+  std::vector<Track> next;
   for (size_t i = 0; i < boxes.size(); ++i) {
+    next.push_back(Track{ids[i], scores[i], boxes[i], boxes[i], {}, {}, {}});
+    if (const Track* known = find_track(ids[i])) keep_carried_box(image, *known, next.back());
+  }
+  std::vector<star::Box> crops;
+  for (const Track& t : next) crops.push_back(t.crop);
+  result.faces = landmarks_at(image, crops);
+  ScopedStage stage(profile_, "track");
+  for (size_t i = 0; i < next.size(); ++i) {
     FaceResult& face = result.faces[i];
     face.face_id = ids[i];
     face.confidence = scores[i];
-    tracks_.push_back(
-        Track{ids[i], scores[i], boxes[i], face.points, face.points, bounding_box(face.points)});
+    Track& t = next[i];
+    if (t.at_detection.empty()) t.at_detection = face.points;  // a fresh anchor
+    t.latest = face.points;
+    t.landmark_box = bounding_box(face.points);
   }
+  tracks_ = std::move(next);
   frames_since_detection_ = 0;
+}
+
+const FacePipeline::Track* FacePipeline::find_track(int id) const {
+  for (const Track& t : tracks_) {
+    if (t.id == id) return &t;
+  }
+  return nullptr;
+}
+
+// Between detections the crop follows the face; at a detection, snapping it to the
+// detector's box would make every K-th frame's landmarks jump by the detector's own noise.
+// So a tracked face whose carried box agrees with the new detection keeps it (and its
+// anchor); a detection that disagrees (the track drifted, or the face changed faster than
+// the fit follows) starts afresh from the detector's box.
+void FacePipeline::keep_carried_box(const cv::Mat& image, const Track& known, Track& fresh) const {
+  if (options_.detect_every < 2) return;  // --detect-every 1: the detector's boxes, as asked
+  const star::Box carried = carry_box(known.detection, known.at_detection, known.latest);
+  if (!usable(carried, image) || !boxes_agree(carried, fresh.detection)) return;
+  fresh.detection = known.detection;
+  fresh.at_detection = known.at_detection;
+  fresh.crop = carried;
 }
 
 bool FacePipeline::track(const cv::Mat& image, FrameResult& result) {

@@ -49,7 +49,8 @@ class FacePipeline {
   struct Track {
     int id;
     float confidence;
-    star::Box detection;                    // the detector's box when last detected
+    star::Box detection;                    // the detector's box the track is anchored to
+    star::Box crop;                         // the box of the last crop
     std::vector<star::Point> at_detection;  // the landmarks found in that box
     std::vector<star::Point> latest;        // the landmarks of the last frame
     star::Box landmark_box;                 // their bounding box, for tracking_lost()
@@ -59,6 +60,8 @@ class FacePipeline {
   // Landmarks of faces at `boxes` (already valid for the image), in the boxes' order.
   std::vector<FaceResult> landmarks_at(const cv::Mat& image, const std::vector<star::Box>& boxes);
   void detect(const cv::Mat& image, FrameResult& result);
+  const Track* find_track(int id) const;
+  void keep_carried_box(const cv::Mat& image, const Track& known, Track& fresh) const;
   // False when tracking is lost; `result` is then left without faces.
   bool track(const cv::Mat& image, FrameResult& result);
 

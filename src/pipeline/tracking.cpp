@@ -39,6 +39,15 @@ star::Box carry_box(const star::Box& detection, const std::vector<star::Point>& 
   return star::Box{cx - half_w, cy - half_h, cx + half_w, cy + half_h};
 }
 
+bool boxes_agree(const star::Box& a, const star::Box& b) {
+  const double aw = a.x2 - a.x1, ah = a.y2 - a.y1, bw = b.x2 - b.x1, bh = b.y2 - b.y1;
+  if (!(bw > 0 && bh > 0 && aw > 0 && ah > 0)) return false;
+  const double dx = std::fabs((a.x1 + a.x2 - b.x1 - b.x2) / 2);
+  const double dy = std::fabs((a.y1 + a.y2 - b.y1 - b.y2) / 2);
+  return dx <= kBoxAgreement * bw && dy <= kBoxAgreement * bh &&
+         std::fabs(aw / bw - 1) <= kBoxAgreement && std::fabs(ah / bh - 1) <= kBoxAgreement;
+}
+
 bool tracking_lost(const star::Box& previous, const star::Box& current, int width, int height) {
   const double pw = previous.x2 - previous.x1, ph = previous.y2 - previous.y1;
   const double cw = current.x2 - current.x1, ch = current.y2 - current.y1;

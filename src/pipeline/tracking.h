@@ -28,6 +28,12 @@ star::Box bounding_box(const std::vector<star::Point>& points);
 star::Box carry_box(const star::Box& detection, const std::vector<star::Point>& at_detection,
                     const std::vector<star::Point>& now);
 
+// Two boxes of one face agree when their centres are within kBoxAgreement of the second's
+// size on each axis and their sizes within that ratio: the detector's own frame-to-frame
+// noise on a still face is well inside this, a drifted track is not.
+constexpr double kBoxAgreement = 0.1;
+bool boxes_agree(const star::Box& a, const star::Box& b);
+
 // The rule above; `previous` and `current` are landmark bounding boxes of consecutive frames.
 bool tracking_lost(const star::Box& previous, const star::Box& current, int width, int height);
 

@@ -179,6 +179,39 @@ TEST(FacePipeline, TracksBetweenDetectionsAndFollowsMotion) {
   EXPECT_EQ(run.profile.calls("landmarks"), 12);
 }
 
+// At a detection, a tracked face whose carried box agrees with the detector's keeps the
+// carried box (the crop does not jump by the detector's noise every K-th frame); one that
+// disagrees by more than kBoxAgreement starts afresh from the detector's box.
+TEST(FacePipeline, DetectionKeepsTheCarriedBoxWhenTheyAgree) {
+  for (const double shift : {3.0, 20.0}) {  // 3 px: within 10 % of a 105 px box; 20: not
+    SCOPED_TRACE(shift);
+    FakeDetector fake;
+    pipeline::FaceModels models = fake_models(fake);
+    int calls = 0;
+    // The detector's box, shifted right on its second call (frame 6).
+    models.detect = [inner = models.detect, &calls, shift](const cv::Mat& image) {
+      auto found = inner(image);
+      if (++calls == 2) {
+        for (auto& d : found) d.x1 += shift, d.x2 += shift;
+      }
+      return found;
+    };
+    pipeline::TrackOptions options;
+    options.detect_every = 5;
+    pipeline::StageProfile profile;
+    pipeline::FacePipeline pipe(models, options, profile);
+    const FakeFace still{100, 60, 70, 250};
+    const FrameResult first = pipe.process(fake_frame(1, {still}));
+    for (int n = 2; n <= 5; ++n) pipe.process(fake_frame(n, {still}));
+    const FrameResult sixth = pipe.process(fake_frame(6, {still}));
+    ASSERT_TRUE(sixth.detected);
+    ASSERT_EQ(sixth.faces.size(), 1u);
+    const double expected_x1 = first.faces[0].box.x1 + (shift > 10 ? shift : 0.0);
+    EXPECT_NEAR(sixth.faces[0].box.x1, expected_x1, 1e-6);
+    EXPECT_EQ(sixth.faces[0].face_id, 0);
+  }
+}
+
 TEST(FacePipeline, LostTrackingRedetectsAtOnce) {
   pipeline::TrackOptions options;
   options.detect_every = 100;
