@@ -6,17 +6,11 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace starface::eval {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  const size_t begin = s.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return "";
-  const size_t end = s.find_last_not_of(" \t\r");
-  return s.substr(begin, end - begin + 1);
-}
 
 Error bad(const std::string& where, const std::string& what) {
   return Error(ErrorCode::kBadInput, where + ": " + what);
