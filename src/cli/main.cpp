@@ -73,6 +73,17 @@ int usage_error(const CLI::App& app, const std::string& message) {
   return 1;
 }
 
+// A repeatable option or list argument that nobody gave has no default worth showing: CLI11
+// would print it as "=[]".
+void hide_empty_list_defaults(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_default_str() == "[]") option->default_str("");
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    hide_empty_list_defaults(*sub);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +108,7 @@ int main(int argc, char** argv) {
   starface::cli::add_models(app);
   starface::cli::add_run(app);
   starface::cli::add_stability(app);
+  hide_empty_list_defaults(app);
   if (const auto error = command_error(app, argc, argv)) return usage_error(app, *error);
   try {
     app.parse(argc, argv);

@@ -90,6 +90,11 @@ TEST(Cli, EveryHelpShowsTheDefaults) {
         << sub << " " << option.first << ": '" << line << "'\n"
         << r.out;
   }
+  // A list nobody gave has no default to show: no "=[]".
+  for (const char* sub : {"run", "convert", "eval", "landmarks", "stability"}) {
+    const CliResult r = run_starface(std::string(sub) + " --help");
+    EXPECT_EQ(r.out.find("=[]"), std::string::npos) << sub << "\n" << r.out;
+  }
 }
 
 TEST(Cli, AnalyzeJsonReportsTinyModel) {
