@@ -38,9 +38,8 @@ void check_backend_and_precision(const EngineOptions& options) {
       !contains(available_precisions(), options.precision)) {
     // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
     throw Error(ErrorCode::kBadArgument,
-                "unknown precision '" + options.precision +
-                    "' (available: " + std::string(kModelPrecision) + ", " +
-                    joined(available_precisions()) +
+                "unknown precision '" + options.precision + "' (available: " +
+                    std::string(kModelPrecision) + ", " + joined(available_precisions()) +
                     "; float16 weights come from `starface convert --precision fp16`, and run "
                     "in any of these)");
   }

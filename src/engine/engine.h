@@ -19,9 +19,9 @@
 namespace starface {
 
 struct EngineOptions {
-  std::string backend = "onednn";  // see available_backends()
-  std::string weights = "net";     // checkpoint entry: "net" or "net_ema"
-  int threads = 0;                 // 0 = all cores
+  std::string backend = "onednn";   // see available_backends()
+  std::string weights = "net";      // checkpoint entry: "net" or "net_ema"
+  int threads = 0;                  // 0 = all cores
   std::string precision = "model";  // see available_precisions(); "model": kModelPrecision
 };
 
