@@ -14,16 +14,6 @@ EngineOptions ModelFlags::engine_options() const {
   return o;
 }
 
-namespace {
-
-std::vector<std::string> precision_choices() {
-  std::vector<std::string> choices{kModelPrecision};
-  for (const std::string& p : available_precisions()) choices.push_back(p);
-  return choices;
-}
-
-}  // namespace
-
 void add_model_flags(CLI::App& command, ModelFlags& flags) {
   command.add_option("--weights", flags.weights, "Checkpoint weights: net (default) or ema")
       ->check(CLI::IsMember({"net", "ema"}));
@@ -38,7 +28,7 @@ void add_model_flags(CLI::App& command, ModelFlags& flags) {
                   "direct convolution), fp32-fast (Winograd 3x3 convs where faster; landmarks "
                   "within ~0.001 crop px) or int8 (the calibrated convs of such a file; the "
                   "detector then runs fp32-fast)")
-      ->check(CLI::IsMember(precision_choices()));
+      ->check(CLI::IsMember(requestable_precisions()));
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

@@ -11,6 +11,11 @@ namespace starface {
 
 std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
 std::vector<std::string> available_precisions() { return {"fp32", "fp32-fast", "int8"}; }
+std::vector<std::string> requestable_precisions() {
+  std::vector<std::string> choices{kModelPrecision};
+  for (const std::string& p : available_precisions()) choices.push_back(p);
+  return choices;
+}
 
 namespace detail {
 namespace {
@@ -34,12 +39,11 @@ std::string joined(const std::vector<std::string>& names) {
 
 void check_backend_and_precision(const EngineOptions& options) {
   if (!contains(available_backends(), options.backend)) unknown_backend(options.backend);
-  if (options.precision != kModelPrecision &&
-      !contains(available_precisions(), options.precision)) {
+  if (!contains(requestable_precisions(), options.precision)) {
     // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
     throw Error(ErrorCode::kBadArgument,
-                "unknown precision '" + options.precision + "' (available: " +
-                    std::string(kModelPrecision) + ", " + joined(available_precisions()) +
+                "unknown precision '" + options.precision +
+                    "' (available: " + joined(requestable_precisions()) +
                     "; float16 weights come from `starface convert --precision fp16`, and run "
                     "in any of these)");
   }

@@ -39,6 +39,8 @@ std::vector<std::string> available_backends();
 // How a model file stores its weights is separate (star::storage_precisions(): "fp32",
 // "fp16"): float16 weights are widened at load and run with any of these.
 std::vector<std::string> available_precisions();
+// What EngineOptions::precision accepts: kModelPrecision, then available_precisions().
+std::vector<std::string> requestable_precisions();
 
 // Where a loaded network came from.
 struct ModelSource {
