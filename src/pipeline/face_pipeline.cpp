@@ -102,12 +102,12 @@ void FacePipeline::detect(const cv::Mat& image, FrameResult& result) {
   result.detected = true;
   const std::vector<int> ids = ids_.assign(boxes);
   std::vector<Track> next;
-  for (size_t i = 0; i < boxes.size(); ++i) {
-    next.push_back(Track{ids[i], scores[i], boxes[i], boxes[i], {}, {}, {}});
-    if (const Track* known = find_track(ids[i])) keep_carried_box(image, *known, next.back());
-  }
   std::vector<star::Box> crops;
-  for (const Track& t : next) crops.push_back(t.crop);
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    next.push_back(Track{ids[i], scores[i], boxes[i], {}, {}});
+    const Track* known = find_track(ids[i]);
+    crops.push_back(known ? crop_for(image, *known, next.back()) : boxes[i]);
+  }
   result.faces = landmarks_at(image, crops);
   ScopedStage stage(profile_, "track");
   for (size_t i = 0; i < next.size(); ++i) {
@@ -117,7 +117,6 @@ void FacePipeline::detect(const cv::Mat& image, FrameResult& result) {
     Track& t = next[i];
     if (t.at_detection.empty()) t.at_detection = face.points;  // a fresh anchor
     t.latest = face.points;
-    t.landmark_box = bounding_box(face.points);
   }
   tracks_ = std::move(next);
   frames_since_detection_ = 0;
@@ -135,13 +134,14 @@ const FacePipeline::Track* FacePipeline::find_track(int id) const {
 // So a tracked face whose carried box agrees with the new detection keeps it (and its
 // anchor); a detection that disagrees (the track drifted, or the face changed faster than
 // the fit follows) starts afresh from the detector's box.
-void FacePipeline::keep_carried_box(const cv::Mat& image, const Track& known, Track& fresh) const {
-  if (options_.detect_every < 2) return;  // --detect-every 1: the detector's boxes, as asked
+star::Box FacePipeline::crop_for(const cv::Mat& image, const Track& known, Track& fresh) const {
+  // --detect-every 1: the detector's boxes, as asked.
+  if (options_.detect_every < 2) return fresh.detection;
   const star::Box carried = carry_box(known.detection, known.at_detection, known.latest);
-  if (!usable(carried, image) || !boxes_agree(carried, fresh.detection)) return;
+  if (!usable(carried, image) || !boxes_agree(carried, fresh.detection)) return fresh.detection;
   fresh.detection = known.detection;
   fresh.at_detection = known.at_detection;
-  fresh.crop = carried;
+  return carried;
 }
 
 bool FacePipeline::track(const cv::Mat& image, FrameResult& result) {
@@ -155,16 +155,14 @@ bool FacePipeline::track(const cv::Mat& image, FrameResult& result) {
   }
   std::vector<FaceResult> faces = landmarks_at(image, boxes);
   ScopedStage stage(profile_, "track");
-  std::vector<star::Box> landmark_boxes;
   for (size_t i = 0; i < faces.size(); ++i) {
-    landmark_boxes.push_back(bounding_box(faces[i].points));
-    if (tracking_lost(tracks_[i].landmark_box, landmark_boxes[i], image.cols, image.rows)) {
+    if (tracking_lost(bounding_box(tracks_[i].latest), bounding_box(faces[i].points), image.cols,
+                      image.rows)) {
       return false;
     }
   }
   std::vector<int> ids;
   for (size_t i = 0; i < faces.size(); ++i) {
-    tracks_[i].landmark_box = landmark_boxes[i];
     tracks_[i].latest = faces[i].points;
     faces[i].face_id = tracks_[i].id;
     faces[i].confidence = tracks_[i].confidence;

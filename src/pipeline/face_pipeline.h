@@ -50,10 +50,8 @@ class FacePipeline {
     int id;
     float confidence;
     star::Box detection;                    // the detector's box the track is anchored to
-    star::Box crop;                         // the box of the last crop
     std::vector<star::Point> at_detection;  // the landmarks found in that box
     std::vector<star::Point> latest;        // the landmarks of the last frame
-    star::Box landmark_box;                 // their bounding box, for tracking_lost()
   };
 
   bool detection_due() const;
@@ -61,7 +59,9 @@ class FacePipeline {
   std::vector<FaceResult> landmarks_at(const cv::Mat& image, const std::vector<star::Box>& boxes);
   void detect(const cv::Mat& image, FrameResult& result);
   const Track* find_track(int id) const;
-  void keep_carried_box(const cv::Mat& image, const Track& known, Track& fresh) const;
+  // The crop of a detected face that `known` tracked: its carried box when that agrees with
+  // the detection (and `fresh` then keeps `known`'s anchor), else the detector's box.
+  star::Box crop_for(const cv::Mat& image, const Track& known, Track& fresh) const;
   // False when tracking is lost; `result` is then left without faces.
   bool track(const cv::Mat& image, FrameResult& result);
 
