@@ -9,6 +9,7 @@
 #include "pipeline/inputs.h"
 #include "pipeline/model_files.h"
 #include "pipeline/run_inputs.h"
+#include "pipeline/smoothing.h"
 #include "vision/face_detector.h"
 
 namespace starface::cli {
@@ -37,6 +38,11 @@ struct RunFlags {
   std::string detector_model;
   std::string models_dir;
   ModelFlags model;
+  std::string smooth = "none";
+  pipeline::SmoothOptions smoothing;  // its mode comes from `smooth`
+  // Whether a setting of a mode was given, to refuse it with a mode that has no use for it.
+  bool online_setting = false;
+  bool offline_setting = false;
 };
 
 std::vector<pipeline::Input> inputs_of(const RunFlags& f) {
@@ -56,6 +62,21 @@ std::vector<pipeline::Input> inputs_of(const RunFlags& f) {
   return pipeline::select_shard(pipeline::expand_inputs(paths), shard);
 }
 
+pipeline::SmoothOptions smooth_options(const RunFlags& f) {
+  pipeline::SmoothOptions s = f.smoothing;
+  s.mode = pipeline::parse_smooth_mode(f.smooth);
+  if (f.online_setting && s.mode != pipeline::SmoothMode::kOnline) {
+    throw Error(ErrorCode::kBadArgument,
+                "--smooth-min-cutoff and --smooth-beta set the online filter: add --smooth online");
+  }
+  if (f.offline_setting && s.mode != pipeline::SmoothMode::kOffline) {
+    throw Error(ErrorCode::kBadArgument,
+                "--smooth-offline-cutoff sets the offline smoother: add --smooth offline");
+  }
+  pipeline::check_smooth_options(s);
+  return s;
+}
+
 pipeline::RunOptions run_options(const RunFlags& f) {
   pipeline::RunOptions o;
   o.out_dir = f.out_dir;
@@ -69,6 +90,7 @@ pipeline::RunOptions run_options(const RunFlags& f) {
   o.image_fps = f.image_fps;
   o.image_sequence = f.sequence || f.image_fps > 0;  // a frame rate makes the images a video
   o.range = {f.max_frames, f.start_s, f.end_s};
+  o.smooth = smooth_options(f);
   if (f.end_s > 0 && f.end_s <= f.start_s) {
     char text[160];
     std::snprintf(text, sizeof text, "--end %g must be after --start %g (both in seconds)", f.end_s,
@@ -226,6 +248,25 @@ void add_run(CLI::App& app) {
                   "Seconds: stop before the first frame whose timestamp reaches this; 0 = the "
                   "end of the input")
       ->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--smooth", f->smooth,
+                  "Also write smoothed landmarks (columns x_smooth_*, y_smooth_*; the raw x_*, "
+                  "y_* stay): none, online (1-euro filter, causal) or offline (zero-lag "
+                  "Rauch-Tung-Striebel smoother over each whole track)")
+      ->check(CLI::IsMember(pipeline::smooth_mode_names()));
+  cmd->add_option("--smooth-min-cutoff", f->smoothing.min_cutoff_hz,
+                  "--smooth online: cut-off of a still face, Hz (lower: steadier, more lag)")
+      ->check(CLI::PositiveNumber)
+      ->each([f](const std::string&) { f->online_setting = true; });
+  cmd->add_option("--smooth-beta", f->smoothing.beta,
+                  "--smooth online: Hz added to the cut-off per inter-ocular distance per second "
+                  "of speed (higher: less lag while moving)")
+      ->check(CLI::NonNegativeNumber)
+      ->each([f](const std::string&) { f->online_setting = true; });
+  cmd->add_option("--smooth-offline-cutoff", f->smoothing.offline_cutoff_hz,
+                  "--smooth offline: frequency, Hz, where the smoother's gain is 1/2 (motion "
+                  "slower than this is kept)")
+      ->check(CLI::PositiveNumber)
+      ->each([f](const std::string&) { f->offline_setting = true; });
   cmd->add_flag("-q,--quiet", f->quiet, "No progress and no time report (errors still print)");
   cmd->add_option("--landmark-model", f->landmark_model,
                   "STAR checkpoint (default: Landmark_98.pkl in the model folders)");

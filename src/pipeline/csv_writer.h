@@ -4,6 +4,8 @@
 // row with success 0 (face_id 0, zeros) for a frame without a face, so no frame is skipped.
 // Image inputs get a `file` column after `frame` (the image's file name, quoted as RFC 4180
 // says when it holds a comma, quote or line break): readers select OpenFace columns by name.
+// With smoothing (--smooth), the smoothed points follow the raw ones in extra columns
+// x_smooth_0, ..., x_smooth_{P-1}, y_smooth_0, ..., y_smooth_{P-1}; x_i / y_i stay raw.
 #pragma once
 
 #include <ostream>
@@ -13,10 +15,12 @@
 
 namespace starface::pipeline {
 
-std::string csv_header(int points, bool with_file = false);
+std::string csv_header(int points, bool with_file = false, bool with_smooth = false);
 
-// The rows of one frame, each ending in '\n'. Faces must carry `points` points (kInternal).
-std::string csv_rows(const FrameResult& frame, int points, bool with_file = false);
+// The rows of one frame, each ending in '\n'. Faces must carry `points` points, and as many
+// smoothed ones with `with_smooth` (kInternal).
+std::string csv_rows(const FrameResult& frame, int points, bool with_file = false,
+                     bool with_smooth = false);
 
 // A CSV field: as it is, or quoted with its quotes doubled when it holds , " \r or \n.
 std::string csv_field(const std::string& text);

@@ -9,11 +9,17 @@ nlohmann::json frame_json(const FrameResult& frame, bool with_file) {
   for (const FaceResult& f : frame.faces) {
     nlohmann::json points = nlohmann::json::array();
     for (const star::Point& p : f.points) points.push_back({p.x, p.y});
-    faces.push_back({{"face_id", f.face_id},
-                     {"confidence", f.confidence},
-                     {"tracked", f.tracked},
-                     {"box", {f.box.x1, f.box.y1, f.box.x2, f.box.y2}},
-                     {"landmarks", points}});
+    nlohmann::json face = {{"face_id", f.face_id},
+                           {"confidence", f.confidence},
+                           {"tracked", f.tracked},
+                           {"box", {f.box.x1, f.box.y1, f.box.x2, f.box.y2}},
+                           {"landmarks", points}};
+    if (!f.smoothed.empty()) {
+      nlohmann::json smoothed = nlohmann::json::array();
+      for (const star::Point& p : f.smoothed) smoothed.push_back({p.x, p.y});
+      face["landmarks_smooth"] = smoothed;
+    }
+    faces.push_back(face);
   }
   nlohmann::json j = {{"frame", frame.number},
                       {"timestamp", frame.timestamp},

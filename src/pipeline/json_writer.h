@@ -3,6 +3,8 @@
 //  "frames": [{"frame": 1, "timestamp": s, "detected": true, ("file": name, image inputs only)
 //              "faces": [{"face_id", "confidence", "tracked", "box": [x1,y1,x2,y2],
 //                         "landmarks": [[x,y], ...]}]}, ...]}
+// With --smooth the header also has "smoothing": {"mode": "online"|"offline", its settings},
+// and each face "landmarks_smooth": [[x,y], ...] beside the raw "landmarks".
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -14,6 +14,8 @@ struct FaceResult {
   bool tracked = false;             // box came from the previous landmarks, not the detector
   star::Box box;                    // the box the crop was made from, image pixels
   std::vector<star::Point> points;  // image pixels
+  // The same points smoothed along the face's track (--smooth; see smoothing.h), else empty.
+  std::vector<star::Point> smoothed;
 };
 
 struct FrameResult {

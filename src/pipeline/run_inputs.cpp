@@ -17,24 +17,35 @@ namespace fs = std::filesystem;
 namespace {
 
 // The outputs of one input while it runs; nothing is visible under a final name until
-// commit().
+// commit(). Results come in frame order, and smoothing (which needs that order) happens here.
 class InputWriters {
  public:
-  InputWriters(const Input& input, const RunOptions& options, int points, double fps)
+  InputWriters(const Input& input, const RunOptions& options, int points, double fps,
+               StageProfile& profile)
       : options_(options),
         points_(options.landmarks68 ? 68 : points),
         with_file_(input.kind == Input::Kind::kImages),
+        // Photos that are not frames of one sequence have no track to smooth along.
+        independent_(input.kind == Input::Kind::kImages && !options.image_sequence),
+        smooth_(options.smooth.mode != SmoothMode::kNone),
+        clock_(input.kind == Input::Kind::kVideo || options.image_fps > 0, fps),
+        profile_(profile),
         csv_(csv_path(options, input)) {
-    csv_.stream() << csv_header(points_, with_file_);
+    csv_.stream() << csv_header(points_, with_file_, smooth_);
+    if (options.smooth.mode == SmoothMode::kOnline) {
+      online_ = std::make_unique<OnlineSmoother>(options.smooth);
+    }
+    if (options.smooth.mode == SmoothMode::kOffline) {
+      offline_ = std::make_unique<OfflineSmoother>(options.smooth);
+    }
     if (options.json) {
       json_file_ = std::make_unique<AtomicTextFile>(options.out_dir / (input.name + ".json"));
-      json_ = std::make_unique<JsonStreamWriter>(
-          json_file_->stream(),
-          nlohmann::json{{"input", input.path},
-                         {"name", input.name},
-                         {"points", points_},
-                         {"layout", options.landmarks68 ? "ibug68" : "native"}},
-          with_file_);
+      nlohmann::json header{{"input", input.path},
+                            {"name", input.name},
+                            {"points", points_},
+                            {"layout", options.landmarks68 ? "ibug68" : "native"}};
+      if (smooth_) header["smoothing"] = smoothing_json(options.smooth);
+      json_ = std::make_unique<JsonStreamWriter>(json_file_->stream(), header, with_file_);
     }
     if (options.annotated) {
       annotated_ = std::make_unique<AnnotatedWriter>(options.out_dir, input.name,
@@ -43,12 +54,41 @@ class InputWriters {
   }
 
   void add(const vision::Frame& frame, FrameResult result) {
-    if (annotated_) annotated_->add(frame, result);  // draws all 98 points
-    if (options_.landmarks68) {
-      for (FaceResult& f : result.faces) f.points = to_ibug68(f.points);
+    {
+      ScopedStage stage(profile_, "write");
+      if (annotated_) annotated_->add(frame, result);  // draws all 98 points
+      if (options_.landmarks68) {
+        for (FaceResult& f : result.faces) f.points = to_ibug68(f.points);
+      }
     }
-    csv_.stream() << csv_rows(result, points_, with_file_);
-    if (json_) json_->add(result);
+    if (smooth_ && independent_) {
+      for (FaceResult& f : result.faces) f.smoothed = f.points;
+    } else if (online_) {
+      ScopedStage stage(profile_, "smooth");
+      online_->add(result, clock_.time_of(result));
+    } else if (offline_) {
+      ScopedStage stage(profile_, "smooth");
+      const double time = clock_.time_of(result);
+      offline_->add(std::move(result), time);
+      return;  // written by finish_smoothing()
+    }
+    ScopedStage stage(profile_, "write");
+    write(result);
+  }
+
+  // Once, when the clock falls back to frame numbers.
+  std::optional<std::string> smoothing_notice() { return clock_.notice(); }
+
+  // Offline smoothing needs every frame: the rows are written now.
+  void finish_smoothing() {
+    if (!offline_) return;
+    std::vector<FrameResult> frames;
+    {
+      ScopedStage stage(profile_, "smooth");
+      frames = offline_->finish();
+    }
+    ScopedStage stage(profile_, "write");
+    for (const FrameResult& frame : frames) write(frame);
   }
 
   void commit_all_but_csv() {
@@ -62,10 +102,35 @@ class InputWriters {
   void commit_csv() { csv_.commit(); }
 
  private:
+  static nlohmann::json smoothing_json(const SmoothOptions& o) {
+    nlohmann::json j{{"mode", smooth_mode_name(o.mode)}, {"key", "landmarks_smooth"}};
+    if (o.mode == SmoothMode::kOnline) {
+      j["filter"] = "1-euro";
+      j["min_cutoff_hz"] = o.min_cutoff_hz;
+      j["beta_per_iod"] = o.beta;
+      j["derivative_cutoff_hz"] = o.derivative_cutoff_hz;
+    } else {
+      j["filter"] = "rts-constant-velocity";
+      j["cutoff_hz"] = o.offline_cutoff_hz;
+    }
+    return j;
+  }
+
+  void write(const FrameResult& result) {
+    csv_.stream() << csv_rows(result, points_, with_file_, smooth_);
+    if (json_) json_->add(result);
+  }
+
   const RunOptions& options_;
   int points_;
   bool with_file_;  // image inputs: rows name their file
+  bool independent_;
+  bool smooth_;
+  SmoothingClock clock_;
+  StageProfile& profile_;
   AtomicTextFile csv_;
+  std::unique_ptr<OnlineSmoother> online_;
+  std::unique_ptr<OfflineSmoother> offline_;
   std::unique_ptr<AtomicTextFile> json_file_;
   std::unique_ptr<JsonStreamWriter> json_;
   std::unique_ptr<AnnotatedWriter> annotated_;
@@ -125,7 +190,7 @@ std::string range_text(const FrameRange& range) {
 void process_frames(const Input& input, const FaceModels& models, const RunOptions& options,
                     Progress& progress, const Timer& timer, InputReport& report) {
   std::unique_ptr<vision::FrameSource> frames = open_frames(input, options.image_fps);
-  InputWriters writers(input, options, models.points, frames->fps());
+  InputWriters writers(input, options, models.points, frames->fps(), report.profile);
   FacePipeline pipeline(models, options.track, report.profile);
   // Photos in a folder are unrelated unless --sequence says they are a video's frames: a face
   // tracked from one into the next would be a face where there is none.
@@ -142,9 +207,9 @@ void process_frames(const Input& input, const FaceModels& models, const RunOptio
     if (independent) pipeline.forget();
     FrameResult result = pipeline.process(frame);
     report.faces += static_cast<long>(result.faces.size());
-    {
-      ScopedStage stage(report.profile, "write");
-      writers.add(frame, std::move(result));
+    writers.add(frame, std::move(result));
+    if (const auto notice = writers.smoothing_notice()) {
+      progress.message("starface: " + input.name + ": " + *notice);
     }
     progress.update(++report.frames, frame.timestamp + frame_period);
   }
@@ -157,6 +222,7 @@ void process_frames(const Input& input, const FaceModels& models, const RunOptio
   for (const std::string& problem : report.decode_problems) {
     progress.error("starface: " + input.name + ": " + problem);
   }
+  writers.finish_smoothing();
   {
     ScopedStage stage(report.profile, "write");
     writers.commit_all_but_csv();

@@ -13,6 +13,7 @@
 #include "pipeline/face_pipeline.h"
 #include "pipeline/inputs.h"
 #include "pipeline/progress.h"
+#include "pipeline/smoothing.h"
 #include "pipeline/stage_profile.h"
 #include "vision/video.h"
 
@@ -39,6 +40,9 @@ struct RunOptions {
   bool annotated = false;
   bool skip_existing = false;
   double image_fps = 0;  // timestamps of image sequences: (frame - 1) / fps, 0 when 0
+  // --smooth: smoothed points in extra columns beside the raw ones (smoothing.h). Fed by the
+  // writers in frame order; offline smoothing holds an input's results until its end.
+  SmoothOptions smooth;
 };
 
 struct InputReport {

@@ -5,10 +5,17 @@
 namespace starface::pipeline {
 
 const std::vector<std::string>& StageProfile::stage_names() {
-  static const std::vector<std::string> kNames = {"decode", "detect",    "track",
-                                                  "crop",   "landmarks", "write"};
+  static const std::vector<std::string> kNames = {"decode",    "detect", "track", "crop",
+                                                  "landmarks", "smooth", "write"};
   return kNames;
 }
+
+namespace {
+
+// Stages that only some runs have (--smooth) are left out of reports where they never ran.
+bool shown(const std::string& stage, long calls) { return calls > 0 || stage != "smooth"; }
+
+}  // namespace
 
 void StageProfile::add(const std::string& stage, double ms) {
   Entry& e = entries_[stage];
@@ -38,6 +45,7 @@ nlohmann::json StageProfile::to_json(double wall_ms) const {
   for (const std::string& name : stage_names()) {
     const long n = calls(name);
     const double total = total_ms(name);
+    if (!shown(name, n)) continue;
     stages.push_back({{"stage", name},
                       {"calls", n},
                       {"total_ms", total},
@@ -53,6 +61,7 @@ std::string StageProfile::table(double wall_ms) const {
   for (const std::string& name : stage_names()) {
     const long n = calls(name);
     const double total = total_ms(name);
+    if (!shown(name, n)) continue;
     std::snprintf(line, sizeof line, "%-10s %9ld %11.1f %11.3f %6.1f%%\n", name.c_str(), n, total,
                   n > 0 ? total / n : 0.0, wall_ms > 0 ? 100.0 * total / wall_ms : 0.0);
     text += line;

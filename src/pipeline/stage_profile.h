@@ -1,4 +1,4 @@
-// Time per pipeline stage (decode, detect, track, crop, landmarks, write): calls, total,
+// Time per pipeline stage (decode, detect, track, crop, landmarks, smooth, write): calls, total,
 // mean and share of the wall time, for the end-of-run report and <name>_profile.json.
 #pragma once
 

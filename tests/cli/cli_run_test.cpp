@@ -59,6 +59,27 @@ TEST(CliRun, UsageErrorsExitOneWithAMessage) {
   EXPECT_NE(r.err.find("no_list.txt"), std::string::npos) << r.err;
 }
 
+TEST(CliRun, SmoothFlagsAreCheckedBeforeAnyWork) {
+  const auto dir = temp_dir("run_cli_smooth");
+  const std::string run = "run x.avi -o " + quoted(dir / "out");
+  CliResult r = run_starface(run + " --smooth kalman");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--smooth"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("offline"), std::string::npos) << r.err;  // the valid values are named
+  r = run_starface(run + " --smooth online --smooth-min-cutoff -1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--smooth-min-cutoff"), std::string::npos) << r.err;
+  EXPECT_EQ(run_starface(run + " --smooth online --smooth-beta -2").exit_code, 1);
+  EXPECT_EQ(run_starface(run + " --smooth offline --smooth-offline-cutoff 0").exit_code, 1);
+  r = run_starface(run + " --smooth-beta 5");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("add --smooth online"), std::string::npos) << r.err;
+  r = run_starface(run + " --smooth online --smooth-offline-cutoff 3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("add --smooth offline"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+}
+
 TEST(CliRun, UnwritableOutputFolderIsAClearError) {
   const auto dir = temp_dir("run_cli");
   std::ofstream(dir / "a_file") << "x";
