@@ -27,6 +27,7 @@ struct EvalFlags {
   std::string images;
   size_t limit = 0;
   int batch = 8;
+  std::string by;
   bool json = false;
   ModelFlags flags;
   std::string reference_weights = "net";
@@ -127,6 +128,35 @@ void print_accuracy(const std::string& title, const eval::AccuracyReport& r,
   }
 }
 
+// Per bin of face size or yaw: {"size": [{"bin": "32-64 px", "faces", "nme", ...}], ...}.
+nlohmann::json by_bins_json(const std::vector<eval::Face>& faces, const std::vector<double>& nmes,
+                            const std::vector<eval::BinAxis>& axes, double threshold) {
+  nlohmann::json by = nlohmann::json::object();
+  for (const eval::BinAxis axis : axes) {
+    const std::vector<eval::Summary> bins = eval::accuracy_by_bin(faces, nmes, axis, threshold);
+    for (size_t b = 0; b < bins.size(); ++b) {
+      nlohmann::json j = summary_json(bins[b]);
+      j["bin"] = eval::bin_label(axis, static_cast<int>(b));
+      by[eval::axis_name(axis)].push_back(j);
+    }
+  }
+  return by;
+}
+
+void print_by_bins(const std::vector<eval::Face>& faces, const std::vector<double>& nmes,
+                   const std::vector<eval::BinAxis>& axes, const eval::NmeConvention& c) {
+  for (const eval::BinAxis axis : axes) {
+    const std::string at = std::to_string(static_cast<int>(std::lround(c.threshold * 100)));
+    std::printf("\naccuracy of the model by %s (ground truth)\n  %-13s %7s %9s %9s %9s\n",
+                eval::axis_title(axis), "bin", "faces", "NME %", ("FR@" + at + "% %").c_str(),
+                ("AUC@" + at + "%").c_str());
+    const std::vector<eval::Summary> bins = eval::accuracy_by_bin(faces, nmes, axis, c.threshold);
+    for (size_t b = 0; b < bins.size(); ++b) {
+      print_summary_row(eval::bin_label(axis, static_cast<int>(b)), bins[b]);
+    }
+  }
+}
+
 void print_drift(const eval::DriftStats& d) {
   std::printf("\ndrift of the model against the reference (%zu faces x %zu points)\n", d.faces,
               d.points);
@@ -165,7 +195,14 @@ std::unique_ptr<Engine> load_reference(const EvalFlags& f) {
 }
 
 void run_eval(const EvalFlags& f) {
+  const std::vector<eval::BinAxis> axes =
+      f.by.empty() ? std::vector<eval::BinAxis>{} : eval::parse_bin_axes(f.by);
   const FaceSource source = read_faces(f);
+  if (!axes.empty() && source.faces.front().landmarks.empty()) {
+    throw Error(ErrorCode::kBadArgument,
+                "--by needs annotated faces (--wflw or --tsv): faces are binned by their ground "
+                "truth");
+  }
   const auto model = Engine::load(f.model, f.flags.engine_options());
   const auto reference = f.reference.empty() ? nullptr : load_reference(f);
   const eval::NmeConvention convention = eval::nme_convention(model->config().points);
@@ -185,12 +222,14 @@ void run_eval(const EvalFlags& f) {
   std::vector<std::optional<std::array<int, eval::kSubsetCount>>> attributes;
   for (const eval::Face& face : source.faces) attributes.push_back(face.attributes);
   std::optional<eval::AccuracyReport> accuracy, reference_accuracy;
+  std::vector<double> nmes;
   if (!p.truth.empty()) {
     out["nme_points"] = {convention.left, convention.right};
     out["threshold"] = convention.threshold;
-    accuracy = eval::accuracy_report(eval::face_nmes(p, p.model, convention), attributes,
-                                     convention.threshold);
+    nmes = eval::face_nmes(p, p.model, convention);
+    accuracy = eval::accuracy_report(nmes, attributes, convention.threshold);
     out["accuracy"] = accuracy_json(*accuracy);
+    if (!axes.empty()) out["by"] = by_bins_json(source.faces, nmes, axes, convention.threshold);
     if (reference) {
       reference_accuracy = eval::accuracy_report(eval::face_nmes(p, p.reference, convention),
                                                  attributes, convention.threshold);
@@ -208,6 +247,7 @@ void run_eval(const EvalFlags& f) {
   }
   print_header(source, p, convention, out["model"], out["reference"]);
   if (accuracy) print_accuracy("accuracy of the model", *accuracy, convention);
+  if (accuracy) print_by_bins(source.faces, nmes, axes, convention);
   if (reference_accuracy) {
     print_accuracy("accuracy of the reference", *reference_accuracy, convention);
   }
@@ -237,6 +277,9 @@ void add_eval(CLI::App& app) {
                   "Folder the image paths in the file are relative to (WFLW_images/)");
   cmd->add_option("--limit", f->limit, "Evaluate only the first N faces (0 = all)");
   cmd->add_option("--batch", f->batch, "Faces per network run")->check(CLI::Range(1, 256));
+  cmd->add_option("--by", f->by,
+                  "Also report the NME by face size (inter-ocular distance in pixels) and/or yaw "
+                  "estimated from the ground-truth landmarks: size, yaw or size,yaw");
   cmd->add_flag("--json", f->json, "Print the results as one JSON object");
   add_model_flags(*cmd, f->flags);
   cmd->add_option("--reference-weights", f->reference_weights,

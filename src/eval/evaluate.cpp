@@ -106,4 +106,28 @@ std::vector<double> face_nmes(const Predictions& p, const std::vector<float>& la
   return nmes;
 }
 
+std::vector<Summary> accuracy_by_bin(const std::vector<Face>& faces,
+                                     const std::vector<double>& nmes, BinAxis axis,
+                                     double threshold) {
+  check_internal(faces.size() == nmes.size(), "accuracy_by_bin: one NME per face");
+  std::vector<double> keys;
+  for (const Face& face : faces) {
+    if (face.landmarks.empty()) {
+      throw Error(ErrorCode::kBadArgument, face.where + ": --by needs faces with ground truth");
+    }
+    const PoseLandmarks at = pose_landmarks(face.points(), "--by");
+    std::vector<double> x, y;
+    for (int p = 0; p < face.points(); ++p) {
+      x.push_back(face.landmarks[2 * p]);
+      y.push_back(face.landmarks[2 * p + 1]);
+    }
+    keys.push_back(axis == BinAxis::kSize ? inter_ocular_px(x, y, at) : estimate_yaw_deg(x, y, at));
+  }
+  std::vector<Summary> summaries;
+  for (const std::vector<double>& group : group_by_bin(axis, keys, nmes)) {
+    summaries.push_back(summarize(group, threshold));
+  }
+  return summaries;
+}
+
 }  // namespace starface::eval

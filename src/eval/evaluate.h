@@ -8,6 +8,7 @@
 
 #include "engine/engine.h"
 #include "eval/dataset.h"
+#include "eval/face_bins.h"
 #include "eval/metrics.h"
 
 namespace starface::eval {
@@ -38,5 +39,13 @@ Predictions predict(const std::vector<Face>& faces, Engine& model, Engine* refer
 // The per-face NME of the model's (or the reference's) landmarks against the ground truth.
 std::vector<double> face_nmes(const Predictions& p, const std::vector<float>& landmarks,
                               const NmeConvention& convention);
+
+// The faces' NMEs summarised per bin of face size or yaw (bin_count(axis) entries), each face
+// binned by its ground truth in image pixels (what the model got right or wrong does not move
+// a face between bins). kBadArgument for faces without ground truth or a layout without eye
+// corners and nose tip (yaw).
+std::vector<Summary> accuracy_by_bin(const std::vector<Face>& faces,
+                                     const std::vector<double>& nmes, BinAxis axis,
+                                     double threshold);
 
 }  // namespace starface::eval

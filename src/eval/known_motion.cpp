@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -95,31 +96,46 @@ double shifted_error(const Track& track, const Trajectory& trajectory, const Lan
   return n ? sum / static_cast<double>(n) : 0;
 }
 
-double estimate_lag(KnownMotionReport& report, const Track& track, const Trajectory& trajectory,
-                    const LandmarkRow& ref, const EyePair& eyes, const std::vector<int>& subset,
-                    int max_lag) {
+// Whether the known motion stands still over these frames: a segment without motion has no
+// lag to measure, and what the shifts find there is noise.
+bool holds_still(const Trajectory& trajectory, const std::vector<long>& frames) {
+  const Similarity& first = trajectory.at(frames.front()).transform;
+  for (const long k : frames) {
+    const Similarity& t = trajectory.at(k).transform;
+    if (t.a != first.a || t.b != first.b || t.tx != first.tx || t.ty != first.ty) return false;
+  }
+  return true;
+}
+
+// The lag over the track's frames (those of `segment` only, unless it is empty); the error
+// per shift goes to `curve`. NaN when no frame can be scored.
+double estimate_lag(std::vector<std::pair<int, double>>& curve, const Track& track,
+                    const Trajectory& trajectory, const LandmarkRow& ref, const EyePair& eyes,
+                    const std::vector<int>& subset, int max_lag, const std::string& segment) {
   // Only frames every shift can reach, so that each shift is scored on the same frames.
   std::vector<long> frames;
   for (const auto& [k, row] : track) {
-    if (k != ref.frame && trajectory.count(k - max_lag) && trajectory.count(k + max_lag)) {
+    if (k != ref.frame && trajectory.count(k - max_lag) && trajectory.count(k + max_lag) &&
+        (segment.empty() || trajectory.at(k).segment == segment)) {
       frames.push_back(k);
     }
   }
-  if (frames.empty()) return 0;
+  if (frames.empty() || (!segment.empty() && holds_still(trajectory, frames))) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   const Similarity& ref_transform = trajectory.at(ref.frame).transform;
   for (int d = -max_lag; d <= max_lag; ++d) {
-    report.lag_curve.emplace_back(
+    curve.emplace_back(
         d, shifted_error(track, trajectory, ref, ref_transform, frames, d, eyes, subset));
   }
   size_t best = 0;
-  for (size_t i = 1; i < report.lag_curve.size(); ++i) {
-    if (report.lag_curve[i].second < report.lag_curve[best].second) best = i;
+  for (size_t i = 1; i < curve.size(); ++i) {
+    if (curve[i].second < curve[best].second) best = i;
   }
-  double lag = report.lag_curve[best].first;
-  if (best > 0 && best + 1 < report.lag_curve.size()) {
+  double lag = curve[best].first;
+  if (best > 0 && best + 1 < curve.size()) {
     // For motion of constant speed the squared error is a parabola in the shift.
-    const double l = report.lag_curve[best - 1].second, c = report.lag_curve[best].second,
-                 r = report.lag_curve[best + 1].second;
+    const double l = curve[best - 1].second, c = curve[best].second, r = curve[best + 1].second;
     const double curvature = l - 2 * c + r;
     if (curvature > 0) lag += 0.5 * (l - r) / curvature;
   }
@@ -185,9 +201,12 @@ KnownMotionReport check_known_motion(const LandmarkTable& table, const Trajector
   }
   for (SegmentFlicker& s : report.segments) {
     s.stats = summarize_flicker(by_segment[s.name].first, by_segment[s.name].second);
+    std::vector<std::pair<int, double>> curve;
+    s.lag = estimate_lag(curve, track, trajectory, ref, eyes, subset, max_lag, s.name);
   }
   report.overall = summarize_flicker(std::move(all), all_nmf);
-  report.lag = estimate_lag(report, track, trajectory, ref, eyes, subset, max_lag);
+  report.lag = estimate_lag(report.lag_curve, track, trajectory, ref, eyes, subset, max_lag, "");
+  if (std::isnan(report.lag)) report.lag = 0;  // as before: no frame to score, no lag
   return report;
 }
 

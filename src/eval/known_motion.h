@@ -28,6 +28,9 @@ Trajectory read_trajectory(const std::string& path);
 struct SegmentFlicker {
   std::string name;
   FlickerStats stats;
+  // The lag (below) over this segment's frames alone; NaN when no frame can be scored or the
+  // known motion holds still over the segment (no lag to measure there).
+  double lag = 0;
 };
 
 struct KnownMotionReport {

@@ -31,10 +31,14 @@ struct Columns {
   size_t frame = 0, face_id = 0, success = 0;
   std::optional<size_t> timestamp;
   std::vector<size_t> x, y;
+  std::string x_prefix, y_prefix;  // "x_" or "x_smooth_"
   size_t count = 0;
 };
 
-Columns find_columns(const std::vector<std::string>& header, const std::string& where) {
+Columns find_columns(const std::vector<std::string>& header, const std::string& where,
+                     PointColumns points) {
+  const bool smooth = points == PointColumns::kSmooth;
+  const std::string x_name = smooth ? "x_smooth_" : "x_", y_name = smooth ? "y_smooth_" : "y_";
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < header.size(); ++i) index.emplace(header[i], i);
   const auto need = [&](const std::string& name) {
@@ -44,21 +48,29 @@ Columns find_columns(const std::vector<std::string>& header, const std::string& 
   };
   Columns c;
   c.count = header.size();
+  c.x_prefix = x_name;
+  c.y_prefix = y_name;
   c.frame = need("frame");
   c.face_id = need("face_id");
   c.success = need("success");
   if (index.count("timestamp")) c.timestamp = index.at("timestamp");
-  for (int p = 0; index.count("x_" + std::to_string(p)); ++p) {
-    c.x.push_back(index.at("x_" + std::to_string(p)));
-    c.y.push_back(need("y_" + std::to_string(p)));
+  for (int p = 0; index.count(x_name + std::to_string(p)); ++p) {
+    c.x.push_back(index.at(x_name + std::to_string(p)));
+    c.y.push_back(need(y_name + std::to_string(p)));
+  }
+  if (c.x.size() < 2 && smooth) {
+    throw bad(where,
+              "no smoothed landmark columns x_smooth_0, ... y_smooth_0, ... in the header "
+              "(written by `starface run --smooth online|offline`)");
   }
   if (c.x.size() < 2) {
     throw bad(where,
               "no landmark columns x_0, x_1, ... y_0, y_1, ... in the header (is this a CSV "
               "written by `starface run`?)");
   }
-  if (index.count("y_" + std::to_string(c.x.size()))) {
-    throw bad(where, "more y_ than x_ columns (y_" + std::to_string(c.x.size()) + ")");
+  if (index.count(y_name + std::to_string(c.x.size()))) {
+    throw bad(where, "more " + y_name + " than " + x_name + " columns (" + y_name +
+                         std::to_string(c.x.size()) + ")");
   }
   return c;
 }
@@ -77,8 +89,8 @@ LandmarkRow parse_row(const std::vector<std::string>& f, const Columns& c,
   r.x.resize(c.x.size());
   r.y.resize(c.y.size());
   for (size_t p = 0; p < c.x.size(); ++p) {
-    r.x[p] = number(f[c.x[p]], where, "x_" + std::to_string(p));
-    r.y[p] = number(f[c.y[p]], where, "y_" + std::to_string(p));
+    r.x[p] = number(f[c.x[p]], where, c.x_prefix + std::to_string(p));
+    r.y[p] = number(f[c.y[p]], where, c.y_prefix + std::to_string(p));
   }
   return r;
 }
@@ -116,7 +128,7 @@ std::vector<std::string> split_csv_line(const std::string& line, const std::stri
   return fields;
 }
 
-LandmarkTable read_landmark_csv(const std::string& path) {
+LandmarkTable read_landmark_csv(const std::string& path, PointColumns points) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::kIo, path + ": cannot open the file");
   LandmarkTable table;
@@ -125,7 +137,7 @@ LandmarkTable read_landmark_csv(const std::string& path) {
   if (!std::getline(in, line) || trim(line).empty()) {
     throw bad(path, "empty file: no CSV header");
   }
-  const Columns columns = find_columns(split_csv_line(line, path + ":1"), path + ":1");
+  const Columns columns = find_columns(split_csv_line(line, path + ":1"), path + ":1", points);
   table.points = static_cast<int>(columns.x.size());
   for (long number = 2; std::getline(in, line); ++number) {
     if (trim(line).empty()) continue;

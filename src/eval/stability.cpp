@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/error.h"
@@ -78,29 +80,44 @@ struct Residuals {
   std::vector<double> nmf_per_pair;
 };
 
+// The yaw of a pair: the mean of its frames' estimates; NaN for a layout without a nose tip.
+double pair_yaw(const LandmarkRow& src, const LandmarkRow& dst,
+                const std::optional<PoseLandmarks>& pose) {
+  if (!pose) return std::numeric_limits<double>::quiet_NaN();
+  return 0.5 * (estimate_yaw_deg(src.x, src.y, *pose) + estimate_yaw_deg(dst.x, dst.y, *pose));
+}
+
 // Adds the residuals of the pair src -> dst; false when the pair has no scale to divide by.
 bool add_pair(const LandmarkRow& src, const LandmarkRow& dst, const EyePair& eyes,
-              const std::vector<int>& subset, Residuals& out) {
+              const std::vector<int>& subset, const std::optional<PoseLandmarks>& pose,
+              Residuals& out, std::vector<PairFlicker>& pairs) {
   const double iod = 0.5 * (distance(src.x, src.y, eyes.left, eyes.right) +
                             distance(dst.x, dst.y, eyes.left, eyes.right));
   const double scale = face_scale(dst.x, dst.y);
   if (iod < kTinyDistance || scale < kTinyDistance) return false;
   const Similarity t = fit_similarity(src.x, src.y, dst.x, dst.y, subset);
+  PairFlicker pair;
+  pair.iod_px = iod;
+  pair.yaw_deg = pair_yaw(src, dst, pose);
   double nmf_sq = 0;
   for (const int p : subset) {
     double fx = 0, fy = 0;
     t.apply(src.x[p], src.y[p], fx, fy);
     const double r = std::hypot(dst.x[p] - fx, dst.y[p] - fy);
-    out.normalised.push_back(r / iod);
+    pair.normalised.push_back(r / iod);
     nmf_sq += std::pow(100.0 * r / scale, 2);
   }
-  out.nmf_per_pair.push_back(std::sqrt(nmf_sq / static_cast<double>(subset.size())));
+  pair.nmf = std::sqrt(nmf_sq / static_cast<double>(subset.size()));
+  out.normalised.insert(out.normalised.end(), pair.normalised.begin(), pair.normalised.end());
+  out.nmf_per_pair.push_back(pair.nmf);
+  pairs.push_back(std::move(pair));
   return true;
 }
 
 TrackStability measure_track(int id, const std::vector<const LandmarkRow*>& rows,
                              const EyePair& eyes, const std::vector<int>& subset,
-                             Residuals& pooled) {
+                             const std::optional<PoseLandmarks>& pose, Residuals& pooled,
+                             std::vector<PairFlicker>& pairs) {
   TrackStability track;
   track.face_id = id;
   track.frames = rows.size();
@@ -111,7 +128,9 @@ TrackStability measure_track(int id, const std::vector<const LandmarkRow*>& rows
       ++track.segments;  // a gap: the face was lost or not found; no pair across it
       continue;
     }
-    if (!add_pair(*rows[i - 1], *rows[i], eyes, subset, own)) ++track.degenerate_pairs;
+    if (!add_pair(*rows[i - 1], *rows[i], eyes, subset, pose, own, pairs)) {
+      ++track.degenerate_pairs;
+    }
   }
   pooled.normalised.insert(pooled.normalised.end(), own.normalised.begin(), own.normalised.end());
   pooled.nmf_per_pair.insert(pooled.nmf_per_pair.end(), own.nmf_per_pair.begin(),
@@ -219,11 +238,34 @@ StabilityReport measure_stability(const LandmarkTable& table, const EyePair& eye
   report.eyes = eyes;
   report.subset = subset;
   Residuals pooled;
+  const std::optional<PoseLandmarks> pose = table.points == 98 || table.points == 68
+                                                ? std::optional(pose_landmarks(table.points, "yaw"))
+                                                : std::nullopt;
   for (const auto& [id, rows] : tracks_of(table)) {
-    report.tracks.push_back(measure_track(id, rows, eyes, subset, pooled));
+    report.tracks.push_back(measure_track(id, rows, eyes, subset, pose, pooled, report.pairs));
   }
   report.overall = summarize_flicker(std::move(pooled.normalised), pooled.nmf_per_pair);
   return report;
+}
+
+std::vector<FlickerStats> flicker_by_bin(const StabilityReport& report, BinAxis axis) {
+  std::vector<double> keys;
+  std::vector<const PairFlicker*> pairs;
+  for (const PairFlicker& pair : report.pairs) {
+    keys.push_back(axis == BinAxis::kSize ? pair.iod_px : pair.yaw_deg);
+    pairs.push_back(&pair);
+  }
+  std::vector<FlickerStats> stats;
+  for (const auto& group : group_by_bin(axis, keys, pairs)) {
+    Residuals pooled;
+    for (const PairFlicker* pair : group) {
+      pooled.normalised.insert(pooled.normalised.end(), pair->normalised.begin(),
+                               pair->normalised.end());
+      pooled.nmf_per_pair.push_back(pair->nmf);
+    }
+    stats.push_back(summarize_flicker(std::move(pooled.normalised), pooled.nmf_per_pair));
+  }
+  return stats;
 }
 
 }  // namespace starface::eval

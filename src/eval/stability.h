@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/face_bins.h"
 #include "eval/landmark_csv.h"
 #include "vision/similarity.h"
 
@@ -58,6 +59,14 @@ struct TrackStability {
   FlickerStats stats;
 };
 
+// One measured frame pair, kept for reports by face size and yaw (--by).
+struct PairFlicker {
+  double iod_px = 0;   // the inter-ocular distance (mean of the two frames), pixels
+  double yaw_deg = 0;  // the mean of the two frames' estimates (face_bins.h); NaN if unknown
+  std::vector<double> normalised;  // |residual| / inter-ocular distance, per point
+  double nmf = 0;                  // RMS over points of the NMF terms
+};
+
 struct StabilityReport {
   std::string path;
   int points = 0;
@@ -65,7 +74,11 @@ struct StabilityReport {
   std::vector<int> subset;
   std::vector<TrackStability> tracks;  // by face_id
   FlickerStats overall;                // all pairs of all tracks pooled
+  std::vector<PairFlicker> pairs;      // every pair measured, all tracks
 };
+
+// The pairs' flicker pooled per bin of face size or yaw (bin_count(axis) entries).
+std::vector<FlickerStats> flicker_by_bin(const StabilityReport& report, BinAxis axis);
 
 StabilityReport measure_stability(const LandmarkTable& table, const EyePair& eyes,
                                   const std::vector<int>& subset);

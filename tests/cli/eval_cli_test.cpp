@@ -134,6 +134,36 @@ TEST(EvalCli, TsvWithTheSameCropGivesTheSameNme) {
   EXPECT_EQ(j["accuracy"]["subsets"]["occlusion"]["faces"], 1);
 }
 
+TEST(EvalCli, BySizeAndYawBinsTheFacesByTheirGroundTruth) {
+  const auto points = tiny_landmarks();
+  const auto dir = temp_dir("eval_by");
+  const auto file = write(dir / "list.txt", wflw_line(points, 0, 0, "0 0 0 0 0 0") + "\n" +
+                                                wflw_line(points, 3, 4, "0 0 0 0 0 0") + "\n");
+  const std::string base = "eval --threads 1 --model " + kTiny + " --wflw " + quoted(file) +
+                           " --images " + images() + " --by size,yaw";
+  const auto j = run_json(base + " --json");
+  ASSERT_TRUE(j.contains("by")) << j.dump();
+  // Both faces have the same ground-truth shape (one moved), so the same size and yaw bin.
+  const double iod = ocular(points);
+  const int size_bin = iod < 32 ? 0 : iod < 64 ? 1 : iod < 128 ? 2 : iod < 256 ? 3 : 4;
+  ASSERT_EQ(j["by"]["size"].size(), 5u);
+  EXPECT_EQ(j["by"]["size"][size_bin]["faces"], 2) << j["by"].dump();
+  EXPECT_EQ(j["by"]["size"][size_bin]["nme"], j["accuracy"]["all"]["nme"]);
+  size_t yaw_faces = 0;
+  for (const auto& bin : j["by"]["yaw"]) {
+    EXPECT_TRUE(bin["faces"] == 0 || bin["faces"] == 2) << bin.dump();
+    yaw_faces += bin["faces"].get<size_t>();
+  }
+  EXPECT_EQ(yaw_faces, 2u);
+  const CliResult text = run_starface(base);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("by face size"), std::string::npos) << text.out;
+  const CliResult bad = run_starface("eval --threads 1 --model " + kTiny + " --wflw " +
+                                     quoted(file) + " --images " + images() + " --by roll");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--by 'roll'"), std::string::npos) << bad.err;
+}
+
 TEST(EvalCli, DriftAgainstAReference) {
   const auto points = tiny_landmarks();
   const auto dir = temp_dir("eval_drift");

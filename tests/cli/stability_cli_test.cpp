@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <numbers>
+#include <sstream>
 
 #include "cli/cli_run.h"
 
@@ -80,6 +82,60 @@ TEST(StabilityCli, TextAndSubsetAndEyes) {
   EXPECT_LT(j["tracks"][1]["max"].get<double>(), 1e-4);
 }
 
+// The CSV of `csv` with smoothed columns that hold each face where its first row has it: a
+// still face, without face 1's jumping point.
+std::string with_smooth_columns(const std::string& text) {
+  std::stringstream in(text);
+  std::string out, line;
+  std::map<std::string, std::string> first_points;  // face_id -> its first row's values
+  for (bool header = true; std::getline(in, line); header = false) {
+    std::string extra;
+    if (header) {
+      for (const char* axis : {"x", "y"}) {
+        for (int p = 0; p < 68; ++p) {
+          extra += std::string(", ") + axis + "_smooth_" + std::to_string(p);
+        }
+      }
+    } else {
+      size_t at = 0;  // after the fifth comma: frame, face_id, timestamp, confidence, success
+      for (int comma = 0; comma < 5; ++comma) at = line.find(',', at) + 1;
+      const size_t id_start = line.find(',') + 1;
+      const std::string face = line.substr(id_start, line.find(',', id_start) - id_start);
+      first_points.emplace(face, line.substr(at - 1));
+      extra = first_points[face];
+    }
+    out += line + extra + "\n";
+  }
+  return out;
+}
+
+TEST(StabilityCli, SmoothColumnsAndBinsBySizeAndYaw) {
+  const std::string text = csv(68, 10, 2.0);
+  const auto path = write("smooth.csv", with_smooth_columns(text));
+  const CliResult raw = run_starface("stability " + quoted(path) + " --json --by size,yaw");
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  const auto r = nlohmann::json::parse(raw.out)["files"][0];
+  EXPECT_EQ(r["columns"], "raw");
+  // Both faces have the circle's eye corners 40.4 px apart: all 18 pairs in 32-64 px; the
+  // nose tip (point 30) of the circle sits off the middle of the corners, the same for both.
+  ASSERT_EQ(r["by"]["size"].size(), 5u);
+  EXPECT_EQ(r["by"]["size"][1]["bin"], "32-64 px");
+  EXPECT_EQ(r["by"]["size"][1]["pairs"], 18);
+  EXPECT_EQ(r["by"]["size"][1]["mean"], r["overall"]["mean"]);
+  size_t yaw_pairs = 0;
+  for (const auto& bin : r["by"]["yaw"]) yaw_pairs += bin["pairs"].get<size_t>();
+  EXPECT_EQ(yaw_pairs, 18u);
+  const CliResult smooth = run_starface("stability " + quoted(path) + " --json --columns smooth");
+  ASSERT_EQ(smooth.exit_code, 0) << smooth.err;
+  const auto s = nlohmann::json::parse(smooth.out)["files"][0];
+  EXPECT_EQ(s["columns"], "smooth");
+  EXPECT_GT(r["tracks"][1]["max"].get<double>(), 0.04);  // the raw point jumps
+  EXPECT_LT(s["tracks"][1]["max"].get<double>(), 0.04);  // the smoothed columns differ
+  const CliResult text_out = run_starface("stability " + quoted(path) + " --by yaw");
+  ASSERT_EQ(text_out.exit_code, 0) << text_out.err;
+  EXPECT_NE(text_out.out.find("|yaw|"), std::string::npos) << text_out.out;
+}
+
 void expect_user_error(const std::string& args, const std::string& message) {
   const CliResult r = run_starface("stability " + args);
   EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.err;
@@ -97,6 +153,12 @@ TEST(StabilityCli, BadInputExitsOneWithAMessage) {
   expect_user_error(ok + " --eyes left", "--eyes 'left'");
   expect_user_error(ok + " --points-subset 0-99", "--points-subset");
   expect_user_error(ok + " --trajectory " + quoted(write("t.json", "{}")), "\"frames\"");
+  // write() starts a fresh folder each time: `ok` went with t.json.
+  const std::string plain = quoted(write("plain.csv", csv(68, 3, 0.0)));
+  expect_user_error(plain + " --columns smooth", "x_smooth_0");
+  expect_user_error(plain + " --by pitch", "--by 'pitch'");
+  expect_user_error(quoted(write("five_eyes.csv", csv(5, 3, 0.0))) + " --eyes 0,1 --by yaw",
+                    "--by yaw");
 }
 
 }  // namespace

@@ -86,6 +86,9 @@ TEST(KnownMotion, ATrailingTrackShowsItsLagAndErrorOnlyWhileMoving) {
   EXPECT_GT(r.segments[1].stats.mean, 0.01);  // the moving part does
   ASSERT_EQ(r.lag_curve.size(), 17u);         // shifts -8..8
   EXPECT_EQ(r.lag_curve.front().first, -8);
+  // Per segment: the moving one shows the lag; the still one has none to measure.
+  EXPECT_NEAR(r.segments[1].lag, 2.0, 0.1);
+  EXPECT_TRUE(std::isnan(r.segments[0].lag));
 }
 
 TEST(KnownMotion, NoiseShowsAsErrorInEverySegment) {

@@ -28,6 +28,29 @@ Error error_reading(const std::string& path) {
   return Error(ErrorCode::kInternal, "");
 }
 
+TEST(LandmarkCsv, SmoothColumnsAreReadOnRequest) {
+  const std::string path = write("smooth.csv",
+                                 "frame, face_id, timestamp, confidence, success, x_0, x_1, y_0, "
+                                 "y_1, x_smooth_0, x_smooth_1, y_smooth_0, y_smooth_1\n"
+                                 "1, 0, 0.0, 0.9, 1, 10, 20, 30, 40, 11, 21, 31, 41\n");
+  const LandmarkTable raw = read_landmark_csv(path);
+  ASSERT_EQ(raw.points, 2);
+  EXPECT_EQ(raw.rows[0].x[1], 20);
+  const LandmarkTable smooth = read_landmark_csv(path, PointColumns::kSmooth);
+  ASSERT_EQ(smooth.points, 2);
+  EXPECT_EQ(smooth.rows[0].x[1], 21);
+  EXPECT_EQ(smooth.rows[0].y[0], 31);
+  const std::string plain =
+      write("plain.csv", "frame, face_id, success, x_0, x_1, y_0, y_1\n1, 0, 1, 1, 2, 3, 4\n");
+  try {
+    read_landmark_csv(plain, PointColumns::kSmooth);
+    FAIL() << "no smoothed columns, no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+    EXPECT_NE(std::string(e.what()).find("--smooth"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LandmarkCsv, ReadsColumnsByNameWithTheFileColumn) {
   const std::string path =
       write("images.csv",
