@@ -8,8 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <numbers>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
 #include "core/error.h"
@@ -339,6 +342,54 @@ TEST(Smoothing, RunFeedsTheSmoothersInFrameOrderAndKeepsTheRawPoints) {
   // And the smoothing did something: the wobbling face's points moved.
   EXPECT_NE(online_json["frames"][5]["faces"][0]["landmarks_smooth"],
             online_json["frames"][5]["faces"][0]["landmarks"]);
+}
+
+TEST(Smoothing, ImagesWithoutTimestampsAreTimedByFrameNumberAndRunSaysSo) {
+  // A sequence of PNGs without --fps has no timestamps: the clock falls back to frame numbers
+  // at 30 fps and the run says so once; --landmarks68 smooths the 68 points it writes.
+  const auto dir = temp_dir("smoothing_images");
+  fs::create_directories(dir / "seq");
+  for (int n = 1; n <= 5; ++n) {
+    char name[32];
+    std::snprintf(name, sizeof name, "f%04d.png", n);
+    cv::imwrite((dir / "seq" / name).string(), fake_frame(n, {{20 + 5 * n, 40, 60, 250}}).image);
+  }
+  FakeDetector detector;
+  pipeline::RunOptions options;
+  options.out_dir = dir / "out";
+  options.json = true;
+  options.image_sequence = true;
+  options.landmarks68 = true;
+  options.smooth = online(1.0, 20.0);
+  std::FILE* log = std::fopen((dir / "progress.log").c_str(), "w+");
+  ASSERT_NE(log, nullptr);
+  pipeline::Progress progress(pipeline::ProgressMode::kLines, log, 1e9);
+  const auto summary = pipeline::run_inputs(pipeline::expand_inputs({(dir / "seq").string()}),
+                                            fake_models(detector), options, progress);
+  std::fclose(log);
+  ASSERT_EQ(summary.count(pipeline::InputReport::Status::kDone), 1) << summary.inputs[0].message;
+  std::ifstream log_in(dir / "progress.log");
+  const std::string text((std::istreambuf_iterator<char>(log_in)), {});
+  const std::string notice = "no timestamps: smoothing takes the time from frame numbers at 30 fps";
+  ASSERT_NE(text.find(notice), std::string::npos) << text;
+  EXPECT_EQ(text.find(notice), text.rfind(notice)) << "said more than once:\n" << text;
+
+  std::ifstream csv(dir / "out" / "seq.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_NE(header.find(", x_67, "), std::string::npos);
+  EXPECT_NE(header.find(", y_smooth_67"), std::string::npos);
+  EXPECT_EQ(header.find("x_smooth_68"), std::string::npos);
+  std::ifstream json_in(dir / "out" / "seq.json");
+  const nlohmann::json j = nlohmann::json::parse(json_in);
+  std::vector<FrameResult> expected = raw_frames(j);
+  pipeline::OnlineSmoother reference(options.smooth);
+  for (FrameResult& f : expected) {
+    EXPECT_EQ(f.timestamp, 0.0);  // images have none
+    reference.add(f, (f.number - 1) / 30.0);
+  }
+  expect_smoothed_as_in(j, expected);
+  EXPECT_EQ(j["frames"][4]["faces"][0]["landmarks_smooth"].size(), 68u);
 }
 
 }  // namespace
