@@ -53,27 +53,32 @@ class InputWriters {
     }
   }
 
+  // One "write" entry per frame in the profile (drawing, the 68-point mapping, the rows),
+  // and the smoothing between them as its own stage.
   void add(const vision::Frame& frame, FrameResult result) {
-    {
-      ScopedStage stage(profile_, "write");
-      if (annotated_) annotated_->add(frame, result);  // draws all 98 points
-      if (options_.landmarks68) {
-        for (FaceResult& f : result.faces) f.points = to_ibug68(f.points);
-      }
+    const Timer prepare;
+    if (annotated_) annotated_->add(frame, result);  // draws all 98 points
+    if (options_.landmarks68) {
+      for (FaceResult& f : result.faces) f.points = to_ibug68(f.points);
     }
+    const double prepare_ms = prepare.elapsed_ms();
     if (smooth_ && independent_) {
       for (FaceResult& f : result.faces) f.smoothed = f.points;
     } else if (online_) {
       ScopedStage stage(profile_, "smooth");
       online_->add(result, clock_.time_of(result));
     } else if (offline_) {
-      ScopedStage stage(profile_, "smooth");
-      const double time = clock_.time_of(result);
-      offline_->add(std::move(result), time);
-      return;  // written by finish_smoothing()
+      {
+        ScopedStage stage(profile_, "smooth");
+        const double time = clock_.time_of(result);
+        offline_->add(std::move(result), time);
+      }
+      profile_.add("write", prepare_ms);
+      return;  // the rows are written by finish_smoothing()
     }
-    ScopedStage stage(profile_, "write");
+    const Timer rows;
     write(result);
+    profile_.add("write", prepare_ms + rows.elapsed_ms());
   }
 
   // Once, when the clock falls back to frame numbers.
