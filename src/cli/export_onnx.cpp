@@ -7,7 +7,6 @@
 
 #include "cli/commands.h"
 #include "export/onnx_export.h"
-#include "graph/passes/passes.h"
 #include "nets/star/builder.h"
 
 namespace starface::cli {
@@ -24,18 +23,15 @@ struct ExportFlags {
 
 void run_export(const ExportFlags& f) {
   EngineOptions options;
-  options.weights = f.weights == "ema" ? "net_ema" : f.weights;
+  options.weights = checkpoint_entry(f.weights);
   options.backend = "ref";  // only the graph is needed; the reference plan costs nothing
   const auto engine = Engine::load(f.checkpoint, options);
   std::vector<exporter::OnnxOutput> outputs{{"landmarks", "landmarks"}};
   if (f.heatmaps) {
     outputs.push_back({star::stack_output("fusion", engine->config().nstack - 1), "heatmaps"});
   }
-  std::vector<std::string> kept;
-  for (const auto& o : outputs) kept.push_back(o.graph_name);
-  const graph::Graph optimized = graph::passes::optimize(engine->graph(), kept);
-  const exporter::OnnxExport model = exporter::to_onnx(
-      optimized, outputs, "STAR landmarks exported by starface from " + f.checkpoint);
+  const exporter::OnnxExport model = exporter::export_optimized(
+      engine->graph(), outputs, "STAR landmarks exported by starface from " + f.checkpoint);
   write_file_atomically(f.output, model.bytes);
 
   nlohmann::json report = {{"output", f.output},

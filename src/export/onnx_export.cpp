@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "graph/passes/passes.h"
 
 namespace starface::exporter {
 
@@ -276,8 +277,12 @@ class Exporter {
     OnnxBuilder::integer(b_.node("Concat", inputs, out(n)), "axis", 1);
   }
 
-  // Where(guide[:, C-1] > t, [rows; cols], 0). clamp(v, 0, 1) > t equals v > t for
-  // 0 <= t < 1, so the Clip is left out; the compare is float32 as in the kernels.
+  // guide[:, C-1] > t as a float 0/1 mask times the [rows; cols] planes. clamp(v, 0, 1) > t
+  // equals v > t for 0 <= t < 1, so the Clip is left out; the compare is float32 as in the
+  // kernels. Greater -> Cast -> Mul rather than Where (OpenCV DNN 4.6 has no Where layer),
+  // and the mask is concatenated with itself into both plane channels first because OpenCV
+  // mis-shapes a Mul that broadcasts [N,1,H,W] against [1,2,H,W]. A mask of 0 or 1 times a
+  // plane value is exact, so the planes are those Where gave (up to the sign of zero).
   void boundary_planes(const Node& n) {
     const float t = n.attrs.threshold;
     if (!(t >= 0.0f && t < 1.0f)) unsupported(n, "threshold outside [0, 1)");
@@ -288,8 +293,19 @@ class Exporter {
             {in(n.inputs[0]), b_.int64s(n.name + "/starts", {c - 1}),
              b_.int64s(n.name + "/ends", {c}), b_.int64s(n.name + "/axes", {1})},
             last);
+    const std::string above = temp(n, "/above");
+    b_.node("Greater", {last, b_.floats(n.name + "/threshold", {}, {t})}, above);
     const std::string mask = temp(n, "/mask");
-    b_.node("Greater", {last, b_.floats(n.name + "/threshold", {}, {t})}, mask);
+    OnnxBuilder::integer(b_.node("Cast", {above}, mask), "to", onnx::TensorProto::FLOAT);
+    const std::string mask2 = temp(n, "/mask2");
+    OnnxBuilder::integer(b_.node("Concat", {mask, mask}, mask2), "axis", 1);
+    b_.node("Mul", {mask2, b_.floats(n.name + "/planes", {1, 2, h, w}, coordinate_planes(h, w))},
+            out(n));
+  }
+
+  // [rows; cols] as a [2, H, W] constant: plane 0 holds each cell's row coordinate, plane 1
+  // its column coordinate.
+  static std::vector<float> coordinate_planes(int64_t h, int64_t w) {
     std::vector<float> planes(static_cast<size_t>(2 * h * w));
     for (int64_t i = 0; i < h; ++i) {
       for (int64_t j = 0; j < w; ++j) {
@@ -297,29 +313,62 @@ class Exporter {
         planes[h * w + i * w + j] = grid_coordinate(j, w);
       }
     }
-    b_.node("Where",
-            {mask, b_.floats(n.name + "/planes", {1, 2, h, w}, planes),
-             b_.floats(n.name + "/zero", {}, {0.0f})},
-            out(n));
+    return planes;
   }
 
+  // (x - mean) / sqrt(var + eps) per (n, c), written out rather than as
+  // InstanceNormalization: OpenCV DNN 4.6 turns that into its MVN layer, which divides by
+  // std + eps instead of sqrt(var + eps); with eps = 1e-5 that scales every map by about
+  // 1 - 5e-6 / std and moved the tiny 300W model's landmarks by 1.7e-3 crop px. The
+  // per-channel statistics broadcast over H and W only, which OpenCV runs (its Scale layer).
   void instance_norm(const Node& n) {
-    const int64_t c = channels(n.inputs[0]);
-    const std::vector<float> ones(static_cast<size_t>(c), 1.0f), zeros(static_cast<size_t>(c));
-    onnx::NodeProto* norm = b_.node("InstanceNormalization",
-                                    {in(n.inputs[0]), b_.floats(n.name + "/scale", {c}, ones),
-                                     b_.floats(n.name + "/bias", {c}, zeros)},
-                                    out(n));
-    OnnxBuilder::real(norm, "epsilon", n.attrs.eps);
+    const std::string x = in(n.inputs[0]);
+    const std::string mean = temp(n, "/mean"), centered = temp(n, "/centered");
+    b_.node("GlobalAveragePool", {x}, mean);
+    b_.node("Sub", {x, mean}, centered);
+    const std::string squares = temp(n, "/squares"), var = temp(n, "/variance");
+    b_.node("Mul", {centered, centered}, squares);
+    b_.node("GlobalAveragePool", {squares}, var);
+    const std::string shifted = temp(n, "/variance_eps"), inv_std = temp(n, "/inv_std");
+    b_.node("Add", {var, b_.floats(n.name + "/eps", {}, {n.attrs.eps})}, shifted);
+    b_.node("Pow", {shifted, b_.floats(n.name + "/minus_half", {}, {-0.5f})}, inv_std);
+    b_.node("Mul", {centered, inv_std}, out(n));
   }
 
-  // [N,P,H,W] -> [N,P,H*W]; (maps @ grid[H*W, 2]) / max(sum(maps), 1e-6). The reshape
-  // target is a constant (0 copies N), so no shape computation is needed.
+  // [N,P,H,W] -> [N,P,H*W]; (maps @ grid[H*W, 2]) / max(maps @ ones[H*W, 1], 1e-6). The
+  // reshape target is a constant (0 copies N), so no shape computation is needed. The total
+  // is a MatMul with a column of ones rather than ReduceSum, whose axes input (opset 13+)
+  // OpenCV DNN 4.6 does not read.
   void soft_argmax(const Node& n) {
     const Shape& s = graph_.value(n.inputs[0]).shape;
     const int64_t h = s.at(2), w = s.at(3);
     const std::string flat = temp(n, "/flat");
     b_.node("Reshape", {in(n.inputs[0]), b_.int64s(n.name + "/flat_shape", {0, 0, h * w})}, flat);
+    const std::string weighted = temp(n, "/weighted");
+    b_.node("MatMul", {flat, b_.floats(n.name + "/grid", {h * w, 2}, soft_argmax_grid(h, w))},
+            weighted);
+    const std::string total = temp(n, "/total");
+    const std::vector<float> ones(static_cast<size_t>(h * w), 1.0f);
+    b_.node("MatMul", {flat, b_.floats(n.name + "/ones", {h * w, 1}, ones)}, total);
+    b_.node("Div", {weighted, at_least(n, total, 1e-6f)}, out(n));
+  }
+
+  // max(x, floor) as x + relu(floor - x): OpenCV DNN 4.6 takes neither Max with a constant
+  // nor Clip with its bounds as inputs (opset 11+). Where x >= floor (every live heatmap's
+  // total) relu gives 0 and the sum is x exactly, so ONNX Runtime's result does not move;
+  // below, it is floor up to one rounding.
+  std::string at_least(const Node& n, const std::string& x, float floor) {
+    const std::string negated = temp(n, "/negated"), gap = temp(n, "/gap");
+    const std::string lift = temp(n, "/lift"), floored = temp(n, "/floored");
+    b_.node("Neg", {x}, negated);
+    b_.node("Add", {negated, b_.floats(n.name + "/floor", {}, {floor})}, gap);
+    b_.node("Relu", {gap}, lift);
+    b_.node("Add", {x, lift}, floored);
+    return floored;
+  }
+
+  // Row k = i * W + j of the [H*W, 2] matrix holds cell (i, j)'s (x, y) = (column, row).
+  static std::vector<float> soft_argmax_grid(int64_t h, int64_t w) {
     std::vector<float> grid(static_cast<size_t>(h * w * 2));
     for (int64_t i = 0; i < h; ++i) {
       for (int64_t j = 0; j < w; ++j) {
@@ -327,14 +376,7 @@ class Exporter {
         grid[2 * (i * w + j) + 1] = grid_coordinate(i, h);
       }
     }
-    const std::string weighted = temp(n, "/weighted");
-    b_.node("MatMul", {flat, b_.floats(n.name + "/grid", {h * w, 2}, grid)}, weighted);
-    const std::string total = temp(n, "/total");
-    OnnxBuilder::integer(b_.node("ReduceSum", {flat, b_.int64s(n.name + "/axes", {2})}, total),
-                         "keepdims", 1);
-    const std::string denom = temp(n, "/denominator");
-    b_.node("Max", {total, b_.floats(n.name + "/min_total", {}, {1e-6f})}, denom);
-    b_.node("Div", {weighted, denom}, out(n));
+    return grid;
   }
 
   const Graph& graph_;
@@ -384,6 +426,13 @@ OnnxExport to_onnx(const Graph& graph, const std::vector<OnnxOutput>& outputs,
     throw Error(ErrorCode::kInternal, "ONNX export: the model does not serialize");
   }
   return result;
+}
+
+OnnxExport export_optimized(const Graph& graph, const std::vector<OnnxOutput>& outputs,
+                            const std::string& doc) {
+  std::vector<std::string> kept;
+  for (const OnnxOutput& o : outputs) kept.push_back(o.graph_name);
+  return to_onnx(graph::passes::optimize(graph, kept), outputs, doc);
 }
 
 }  // namespace starface::exporter

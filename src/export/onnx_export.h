@@ -28,4 +28,10 @@ struct OnnxExport {
 OnnxExport to_onnx(const graph::Graph& graph, const std::vector<OnnxOutput>& outputs,
                    const std::string& doc = "");
 
+// What `starface export-onnx` writes: `graph` as built (or as a model file stores it) run
+// through graph::passes::optimize for exactly `outputs`, then to_onnx. Tests call it to
+// check the very file users get.
+OnnxExport export_optimized(const graph::Graph& graph, const std::vector<OnnxOutput>& outputs,
+                            const std::string& doc = "");
+
 }  // namespace starface::exporter

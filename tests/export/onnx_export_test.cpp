@@ -1,6 +1,6 @@
 // The ONNX export's op mapping on a small graph with every op a STAR graph keeps after the
 // passes: the model parses back, passes the checker (inside to_onnx), keeps the dynamic
-// batch, and has no op outside the standard set it promises.
+// batch, and has no op outside the standard set it promises (one OpenCV DNN 4.6 runs).
 #include "export/onnx_export.h"
 
 #include <gtest/gtest.h>
@@ -76,27 +76,16 @@ TEST(OnnxExport, MapsEveryOpToStandardOnnx) {
   EXPECT_EQ(model.graph().output(0).name(), "landmarks");
   EXPECT_EQ(model.graph().output(1).name(), "heatmaps");
   EXPECT_EQ(model.graph().output(0).type().tensor_type().shape().dim(2).dim_value(), 2);
-  const std::set<std::string> allowed{"Conv",
-                                      "Add",
-                                      "Relu",
-                                      "Mul",
-                                      "MaxPool",
-                                      "Resize",
-                                      "Slice",
-                                      "Greater",
-                                      "Where",
-                                      "Concat",
-                                      "InstanceNormalization",
-                                      "Neg",
-                                      "Exp",
-                                      "Div",
-                                      "Reshape",
-                                      "MatMul",
-                                      "ReduceSum",
-                                      "Max"};
+  // Only ops OpenCV DNN 4.6 imports in the forms written (onnx_export.cpp says why each
+  // alternative is avoided; onnx_opencv_test runs a whole model there).
+  const std::set<std::string> allowed{
+      "Conv",   "Add",   "Sub",     "Relu", "Mul",     "MaxPool",
+      "Resize", "Slice", "Greater", "Cast", "Concat",  "GlobalAveragePool",
+      "Pow",    "Neg",   "Exp",     "Div",  "Reshape", "MatMul"};
   for (const auto& [op, count] : e.op_types) EXPECT_TRUE(allowed.count(op)) << op;
   EXPECT_EQ(e.op_types.at("Conv"), 2);
-  EXPECT_EQ(e.op_types.at("Where"), 1);
+  EXPECT_EQ(e.op_types.at("Greater"), 1);      // the boundary gate, as a 0/1 mask (no Where)
+  EXPECT_EQ(e.op_types.at("MatMul"), 2);       // soft-argmax: grid and total (no ReduceSum)
   EXPECT_EQ(e.op_types.count("Sigmoid"), 0u);  // written out (see onnx_export.cpp)
   // Conv+bias map+ReLU, ScaleShift (Mul, Add, Relu), Add, Concat... every value named once.
   std::set<std::string> outputs;
