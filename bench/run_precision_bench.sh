@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The precisions side by side on the full model: exact fp32, fp32-fast (Winograd 3x3),
+# The precisions side by side on the full model: exact fp32, fp32-fast (Winograd 3x3), bf16,
 # float16 weights (a `starface convert --precision fp16` model file, FP32 compute) and int8
 # (a `starface convert --precision int8` model file calibrated on the faces RetinaFace finds
 # in the test video and images, run with --precision int8), each
@@ -56,10 +56,11 @@ setup_variants() {
     --detector "$SHARED/models/retinaface_mobilenet0.25.pth" >"$OUT/int8_convert.txt"
   MODEL[fp32]="$PTH" PRECISION[fp32]=fp32
   MODEL[fp32-fast]="$PTH" PRECISION[fp32-fast]=fp32-fast
+  MODEL[bf16]="$PTH" PRECISION[bf16]=bf16
   MODEL[fp16]="$OUT/full_fp16.safetensors" PRECISION[fp16]=fp32
   MODEL[int8]="$OUT/full_int8.safetensors" PRECISION[int8]=int8
 }
-VARIANTS=(fp32 fp32-fast fp16 int8)
+VARIANTS=(fp32 fp32-fast bf16 fp16 int8)
 
 bench_variant() {  # round variant
   "$STARFACE" bench --model "${MODEL[$2]}" --precision "${PRECISION[$2]}" --threads "$THREADS" \
@@ -106,7 +107,7 @@ main() {
   done
   declare -A DRIFT
   DRIFT[fp32]="0 0"
-  for v in fp32-fast fp16 int8; do DRIFT[$v]="$(drift "$v")"; done
+  for v in fp32-fast bf16 fp16 int8; do DRIFT[$v]="$(drift "$v")"; done
   local ort
   ort=$(jq -s '[.[] | select(.variant == "ort") | .median_ms_per_face] | sort | .[length/2|floor]' "$OUT/results.jsonl")
   echo "threads $THREADS, batch 1, $ROUNDS rounds x $RUNS runs; ONNX Runtime median of round medians: $ort ms/face"

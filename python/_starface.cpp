@@ -41,10 +41,11 @@ void check_device(const std::string& device) {
 }
 
 EngineOptions engine_options(const py::object& threads, const std::string& backend,
-                             const std::string& weights) {
+                             const std::string& weights, const std::string& precision) {
   EngineOptions o;
   o.backend = backend;
-  o.weights = weights == "ema" ? "net_ema" : weights;
+  o.weights = checkpoint_entry(weights);
+  o.precision = parse_requested_precision(precision);  // ValueError naming the choices
   if (!threads.is_none()) {
     const int t = threads.cast<int>();
     if (t < 1) bad_argument("threads must be None or >= 1, got " + std::to_string(t));
@@ -106,9 +107,9 @@ class LandmarkDetector {
   LandmarkDetector(const std::string& model_path, const std::string& device,
                    const std::vector<int>& /*device_ids: CUDA only in OpenFace*/,
                    const py::object& threads, const std::string& backend,
-                   const std::string& weights) {
+                   const std::string& weights, const std::string& precision) {
     check_device(device);
-    const EngineOptions options = engine_options(threads, backend, weights);
+    const EngineOptions options = engine_options(threads, backend, weights, precision);
     py::gil_scoped_release release;
     engine_ = Engine::load(model_path, options);
   }
@@ -198,7 +199,8 @@ class FaceDetector {
  public:
   FaceDetector(const std::string& model_path, const std::string& device,
                double confidence_threshold, double nms_threshold, double vis_threshold,
-               const py::object& threads, const std::string& backend)
+               const py::object& threads, const std::string& backend,
+               const std::string& precision)
       : confidence_(confidence_threshold), vis_(vis_threshold) {
     check_device(device);
     // The detector's list is OpenFace's: score > 0.02 after NMS(0.4). A higher score
@@ -212,7 +214,7 @@ class FaceDetector {
       bad_argument("nms_threshold: only OpenFace's 0.4 is supported, got " +
                    std::to_string(nms_threshold));
     }
-    const EngineOptions options = engine_options(threads, backend, "net");
+    const EngineOptions options = engine_options(threads, backend, "net", precision);
     py::gil_scoped_release release;
     detector_ = Detector::load(model_path, options);
   }
@@ -363,10 +365,12 @@ PYBIND11_MODULE(_starface, m) {
 
   py::class_<LandmarkDetector>(m, "LandmarkDetector")
       .def(py::init<const std::string&, const std::string&, const std::vector<int>&,
-                    const py::object&, const std::string&, const std::string&>(),
+                    const py::object&, const std::string&, const std::string&,
+                    const std::string&>(),
            py::arg("model_path"), py::arg("device") = "cpu",
            py::arg("device_ids") = std::vector<int>{-1}, py::arg("threads") = py::none(),
-           py::arg("backend") = "onednn", py::arg("weights") = "net")
+           py::arg("backend") = "onednn", py::arg("weights") = "net",
+           py::arg("precision") = starface::kModelPrecision)
       .def("detect_landmarks", &LandmarkDetector::detect_landmarks, py::arg("image"),
            py::arg("dets"), py::arg("confidence_threshold") = 0.5)
       .def("infer", &LandmarkDetector::infer, py::arg("tensor"), py::arg("heatmaps") = false)
@@ -375,14 +379,18 @@ PYBIND11_MODULE(_starface, m) {
       .def_property_readonly("backend_info",
                              [](const LandmarkDetector& d) { return d.engine().backend_info(); })
       .def_property_readonly("model_path",
-                             [](const LandmarkDetector& d) { return d.engine().path(); });
+                             [](const LandmarkDetector& d) { return d.engine().path(); })
+      .def_property_readonly("precision", [](const LandmarkDetector& d) {
+        return starface::graph::precision_name(d.engine().precision());
+      });
 
   py::class_<FaceDetector>(m, "FaceDetector")
       .def(py::init<const std::string&, const std::string&, double, double, double,
-                    const py::object&, const std::string&>(),
+                    const py::object&, const std::string&, const std::string&>(),
            py::arg("model_path"), py::arg("device") = "cpu", py::arg("confidence_threshold") = 0.02,
            py::arg("nms_threshold") = 0.4, py::arg("vis_threshold") = 0.5,
-           py::arg("threads") = py::none(), py::arg("backend") = "onednn")
+           py::arg("threads") = py::none(), py::arg("backend") = "onednn",
+           py::arg("precision") = "fp32")
       .def("detect_faces", &FaceDetector::detect_faces, py::arg("image"), py::arg("resize") = 1.0)
       .def("detect", &FaceDetector::detect, py::arg("image"))
       .def("get_face", &FaceDetector::get_face, py::arg("image"), py::arg("resize") = 1.0)

@@ -223,6 +223,7 @@ nlohmann::json bench_model(const BenchFlags& f) {
   j["model"] = engine->path();
   j["backend"] = engine->backend();
   j["backend_info"] = engine->backend_info();
+  j["precision"] = graph::precision_name(engine->precision());
   j["isa"] = fma_path_name(peak.path);
   j["cpu"] = cpu_json(cpu_info());
   j["threads"] = threads;
@@ -237,6 +238,7 @@ nlohmann::json bench_model(const BenchFlags& f) {
   j["other_load_cores"] = other_load;
   j["landmarks_checksum"] = checksum;
   j["landmarks_finite"] = std::isfinite(checksum);
+  j["precision_fallbacks"] = engine->precision_fallbacks();
   if (f.profile) j["profile"] = profile_json(*engine, input, f.runs);
   return j;
 }
@@ -307,10 +309,19 @@ void print_profile(const nlohmann::json& p) {
   print_profile_table(p["by_stage"], "stage", "stage");
 }
 
+// ", 3 convs in fp32 (--json lists them with the reason)", or nothing.
+std::string fallbacks_text(const nlohmann::json& fallbacks) {
+  if (fallbacks.empty()) return "";
+  return ", " + counted(static_cast<int>(fallbacks.size()), "conv") +
+         " in fp32 (--json lists them with the reason)";
+}
+
 void print_model_report(const nlohmann::json& j) {
   const auto& c = j["ms_per_call"];
   std::printf("model        %s\n", j["model"].get<std::string>().c_str());
   std::printf("backend      %s\n", j["backend_info"].get<std::string>().c_str());
+  std::printf("precision    %s%s\n", j["precision"].get<std::string>().c_str(),
+              fallbacks_text(j["precision_fallbacks"]).c_str());
   std::printf("threading    %s\n", j["threading"].get<std::string>().c_str());
   print_cpu(j["cpu"]);
   std::printf("fma peak     %s\n", peak_text(j["peak"]).c_str());

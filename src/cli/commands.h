@@ -32,7 +32,7 @@ struct ModelFlags {
 void add_model_flags(CLI::App& command, ModelFlags& flags);
 
 // Writes `text` to `path` through a temporary file and a rename, so a reader never sees
-// half a file.
+// half a file (pipeline::AtomicTextFile).
 void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace starface::cli

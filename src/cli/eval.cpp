@@ -83,7 +83,7 @@ nlohmann::json model_json(const Engine& e, const std::string& weights) {
   return {{"path", e.path()},
           {"weights", weights},
           {"backend", e.backend()},
-          {"precision", e.precision()},
+          {"precision", graph::precision_name(e.precision())},
           {"points", e.config().points}};
 }
 
@@ -287,7 +287,7 @@ void add_eval(CLI::App& app) {
       ->check(CLI::IsMember({"net", "ema"}));
   cmd->add_option("--reference-precision", f->reference_precision,
                   "Arithmetic of the reference (default fp32, the exact one)")
-      ->check(CLI::IsMember(available_precisions()));
+      ->check(CLI::IsMember(requestable_precisions()));
   cmd->callback([f] { run_eval(*f); });
 }
 

@@ -1,16 +1,14 @@
-#include <cstdio>
-#include <fstream>
-
 #include "cli/commands.h"
+#include "pipeline/atomic_file.h"
 
 namespace starface::cli {
 
 EngineOptions ModelFlags::engine_options() const {
   EngineOptions o;
-  o.weights = weights == "ema" ? "net_ema" : weights;
+  o.weights = checkpoint_entry(weights);
   o.backend = backend;
   o.threads = threads;
-  o.precision = precision;
+  o.precision = parse_requested_precision(precision);
   return o;
 }
 
@@ -23,29 +21,19 @@ void add_model_flags(CLI::App& command, ModelFlags& flags) {
       ->check(CLI::Range(0, 1024));
   command
       .add_option("--precision", flags.precision,
-                  "Arithmetic: model (what the model file was made for: int8 for a file made by "
-                  "`starface convert --precision int8 --calibrate ...`, else fp32), fp32 (exact "
-                  "direct convolution), fp32-fast (Winograd 3x3 convs where faster; landmarks "
-                  "within ~0.001 crop px) or int8 (the calibrated convs of such a file; the "
-                  "detector then runs fp32-fast)")
+                  "Arithmetic of the convs: model (what the model file was made for: int8 for "
+                  "a file made by `starface convert --precision int8 --calibrate ...`, else "
+                  "fp32), fp32 (exact direct convolution), fp32-fast (Winograd 3x3 convs where "
+                  "faster; landmarks within ~0.001 crop px), bf16 (bf16 inputs and weights, "
+                  "float32 sums; CPUs with avx512_bf16) or int8 (the calibrated convs of such "
+                  "a file)")
       ->check(CLI::IsMember(requestable_precisions()));
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) {
-      std::remove(temp.c_str());
-      throw Error(ErrorCode::kIo, path + ": cannot write");
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    throw Error(ErrorCode::kIo, path + ": cannot write");
-  }
+  pipeline::AtomicTextFile file(path);
+  file.stream() << text;
+  file.commit();
 }
 
 }  // namespace starface::cli

@@ -36,6 +36,7 @@ struct RunFlags {
   double end_s = 0;
   std::string landmark_model;
   std::string detector_model;
+  std::string detector_precision = "auto";
   std::string models_dir;
   ModelFlags model;
   std::string smooth = "none";
@@ -44,6 +45,14 @@ struct RunFlags {
   bool online_setting = false;
   bool offline_setting = false;
 };
+
+// --detector-precision auto: the landmark model's precision where the detector runs it,
+// and fp32-fast for int8 (the detector has no int8 calibration).
+std::optional<graph::Precision> detector_precision(const std::string& flag,
+                                                   graph::Precision landmarks) {
+  if (flag != "auto") return parse_requested_precision(flag);
+  return landmarks == graph::Precision::kInt8 ? graph::Precision::kFp32Winograd : landmarks;
+}
 
 std::vector<pipeline::Input> inputs_of(const RunFlags& f) {
   // The shard first: a typo in it should fail before a large folder is listed.
@@ -157,9 +166,8 @@ void run_with_folder(const RunFlags& f, const std::vector<pipeline::Input>& inpu
                                              landmark_path.string() + " has " +
                                              std::to_string(engine->config().points));
   }
-  // The detector follows the landmark model's precision (an int8 file's: fp32-fast).
   EngineOptions detector_options = f.model.engine_options();
-  detector_options.precision = engine->precision();
+  detector_options.precision = detector_precision(f.detector_precision, engine->precision());
   const auto detector = Detector::load(detector_path.string(), detector_options);
   pipeline::FaceModels models{
       [&](const cv::Mat& image) { return vision::detect_faces(*detector, image); },
@@ -275,6 +283,10 @@ void add_run(CLI::App& app) {
   cmd->add_option("--models", f->models_dir,
                   "Model folder, searched before $STARFACE_MODELS and ~/.cache/starface");
   add_model_flags(*cmd, f->model);
+  cmd->add_option("--detector-precision", f->detector_precision,
+                  "Arithmetic of the detector: auto (the landmark model's; fp32-fast when that "
+                  "is int8, which the detector lacks), fp32, fp32-fast or bf16")
+      ->check(CLI::IsMember({"auto", "fp32", "fp32-fast", "bf16"}));
   cmd->callback([f] { run(*f); });
 }
 

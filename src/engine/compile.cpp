@@ -10,11 +10,26 @@
 namespace starface {
 
 std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
-std::vector<std::string> available_precisions() { return {"fp32", "fp32-fast", "int8"}; }
 std::vector<std::string> requestable_precisions() {
   std::vector<std::string> choices{kModelPrecision};
-  for (const std::string& p : available_precisions()) choices.push_back(p);
+  for (graph::Precision p : graph::all_precisions()) choices.push_back(graph::precision_name(p));
   return choices;
+}
+
+std::optional<graph::Precision> parse_requested_precision(const std::string& name) {
+  if (name == kModelPrecision) return std::nullopt;
+  if (const auto precision = graph::parse_precision(name)) return precision;
+  std::string choices;
+  for (const std::string& p : requestable_precisions()) choices += (choices.empty() ? "" : ", ") + p;
+  // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
+  throw Error(ErrorCode::kBadArgument,
+              "unknown precision '" + name + "' (available: " + choices +
+                  "; float16 weights come from `starface convert --precision fp16`, and run in "
+                  "any of these)");
+}
+
+std::string requested_precision_name(const std::optional<graph::Precision>& precision) {
+  return precision ? graph::precision_name(*precision) : kModelPrecision;
 }
 
 namespace detail {
@@ -37,42 +52,35 @@ std::string joined(const std::vector<std::string>& names) {
 
 }  // namespace
 
-void check_backend_and_precision(const EngineOptions& options) {
-  if (!contains(available_backends(), options.backend)) unknown_backend(options.backend);
-  if (!contains(requestable_precisions(), options.precision)) {
-    // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
-    throw Error(ErrorCode::kBadArgument,
-                "unknown precision '" + options.precision +
-                    "' (available: " + joined(requestable_precisions()) +
-                    "; float16 weights come from `starface convert --precision fp16`, and run "
-                    "in any of these)");
-  }
+void check_backend(const std::string& backend) {
+  if (!contains(available_backends(), backend)) unknown_backend(backend);
 }
 
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
-                                     const std::string& precision,
-                                     const std::vector<std::string>& outputs,
-                                     const std::map<std::string, float>& int8_scales) {
+                                     const graph::ConvPrecisions& precisions,
+                                     const std::vector<std::string>& outputs) {
   if (backend == "ref") {
-    if (precision != "fp32") {
-      throw Error(ErrorCode::kBadArgument,
-                  "precision '" + precision + "' needs the onednn backend; ref is exact fp32");
+    for (graph::Precision p : graph::all_precisions()) {
+      if (p != graph::Precision::kFp32 && precisions.uses(p)) {
+        throw Error(ErrorCode::kBadArgument, "precision '" + graph::precision_name(p) +
+                                                 "' needs the onednn backend; ref is exact fp32");
+      }
     }
     return backends::ref::compile(graph);
   }
   if (backend == "onednn")
-    return backends::onednn::compile(graph::passes::optimize(graph, outputs), precision,
-                                     int8_scales);
+    return backends::onednn::compile(graph::passes::optimize(graph, outputs), precisions);
   unknown_backend(backend);
 }
 
-std::string backend_info(const std::string& backend, const std::string& precision) {
+std::string backend_info(const std::string& backend, const graph::ConvPrecisions& precisions) {
   if (backend != "onednn") return "ref (scalar oracle, OpenMP)";
   std::string info = "onednn (" + backends::onednn::isa_name() + ")";
-  if (precision == "fp32-fast") {
+  if (precisions.uses(graph::Precision::kFp32Winograd)) {
     info += ", winograd " + std::string(backends::x86::isa_name(backends::x86::selected_isa()));
   }
-  if (precision == "int8") {
+  if (precisions.uses(graph::Precision::kBf16)) info += ", bf16 convs (avx512_bf16)";
+  if (precisions.uses(graph::Precision::kInt8)) {
     info += backends::onednn::has_vnni() ? ", int8 convs (u8 x s8, vnni)"
                                          : ", int8 convs (u8 x s8, 7-bit inputs: no vnni)";
   }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/threads.h"
+#include "backends/onednn/onednn_backend.h"
 #include "engine/compile.h"
 #include "import/checkpoint.h"
 #include "nets/retinaface/builder.h"
@@ -18,7 +19,9 @@ namespace {
 class RetinaFaceDetector : public Detector {
  public:
   RetinaFaceDetector(TensorMap state_dict, EngineOptions options)
-      : state_dict_(std::move(state_dict)), options_(std::move(options)) {}
+      : state_dict_(std::move(state_dict)),
+        options_(std::move(options)),
+        precisions_(graph::ConvPrecisions::uniform(precision())) {}
 
   TensorMap run(const Tensor& input) override {
     set_num_threads(options_.threads);  // the calling thread's OpenMP setting, as Engine::run
@@ -35,7 +38,11 @@ class RetinaFaceDetector : public Detector {
   }
 
   std::string backend_info() const override {
-    return detail::backend_info(options_.backend, options_.precision);
+    return detail::backend_info(options_.backend, precisions_);
+  }
+
+  graph::Precision precision() const override {
+    return options_.precision.value_or(graph::Precision::kFp32);
   }
 
  private:
@@ -58,26 +65,29 @@ class RetinaFaceDetector : public Detector {
     auto& slot = plans_[{height, width}];
     if (!slot) {
       const graph::Graph graph = retinaface::build_graph(state_dict_, height, width);
-      slot =
-          detail::compile(graph, options_.backend, options_.precision, retinaface::head_outputs());
+      slot = detail::compile(graph, options_.backend, precisions_, retinaface::head_outputs());
     }
     return *slot;
   }
 
   TensorMap state_dict_;
   EngineOptions options_;
+  graph::ConvPrecisions precisions_;
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<graph::Plan>> plans_;
 };
 
 }  // namespace
 
-std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOptions& requested) {
-  detail::check_backend_and_precision(requested);
-  // int8 comes from a calibrated STAR model file; the detector has none, and runs the
-  // fastest float arithmetic instead.
-  EngineOptions options = requested;
-  if (options.precision == "int8") options.precision = "fp32-fast";
-  if (options.precision == kModelPrecision) options.precision = "fp32";
+std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOptions& options) {
+  detail::check_backend(options.backend);
+  if (options.precision == graph::Precision::kInt8) {
+    // int8 needs calibrated input scales, which a RetinaFace checkpoint does not carry.
+    throw Error(ErrorCode::kBadArgument,
+                "the detector has no int8 calibration: run it as fp32, fp32-fast or bf16");
+  }
+  if (options.precision && options.backend == "onednn") {
+    backends::onednn::check_supported(*options.precision);
+  }
   set_num_threads(options.threads);
   TensorMap state_dict;
   try {

@@ -15,7 +15,9 @@ namespace starface {
 
 class Detector {
  public:
-  // `options.weights` is ignored (a detector checkpoint has one set of weights).
+  // `options.weights` is ignored (a detector checkpoint has one set of weights). Precision:
+  // fp32 (the default), fp32-fast or bf16; int8 is refused (kBadArgument), as bf16 is on a
+  // CPU without avx512_bf16.
   static std::unique_ptr<Detector> load(const std::string& path, const EngineOptions& options = {});
   virtual ~Detector() = default;
 
@@ -27,6 +29,8 @@ class Detector {
   virtual std::vector<retinaface::Detection> detect(const Tensor& input) = 0;
 
   virtual std::string backend_info() const = 0;
+  // The precision its convs run in (fp32 unless asked otherwise; never int8).
+  virtual graph::Precision precision() const = 0;
 };
 
 }  // namespace starface

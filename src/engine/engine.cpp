@@ -55,7 +55,8 @@ Network network_from_model_file(const std::string& path, const std::string& weig
   n.config = file.config;
   n.params = star::count_graph_parameters(file.graph);
   n.graph = std::move(file.graph);
-  n.source = {true, file.info.precision, file.info.source, file.info.weights, file.info.int8};
+  n.source = {true,           file.info.precision, file.info.source, file.info.weights,
+              file.info.int8, file.info.precisions};
   return n;
 }
 
@@ -83,14 +84,19 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   const Timer load_timer;
   Network n = load_network(checkpoint, options.weights);
   // Every output stays, so infer's heat maps and the per-stack goldens still run from it.
-  const graph::Graph optimized = graph::passes::optimize(n.graph);
+  graph::Graph optimized = graph::passes::optimize(n.graph);
   report.load_ms = load_timer.elapsed_ms();
   star::ModelFileInfo info;
   if (options.precision == "int8") {
     const Timer calibrate_timer;
     info.int8 = calibrate_int8(optimized, options.calibration_inputs, options.rules);
+    graph::apply_bias_corrections(optimized, info.int8);  // the file's biases hold them
     report.calibrate_ms = calibrate_timer.elapsed_ms();
     report.int8 = info.int8;
+    for (const auto& [conv, scale] : info.int8.input_scales) {
+      info.precisions.convs[conv] = graph::Precision::kInt8;
+    }
+    info.precisions.int8_input_scales = info.int8.input_scales;
   }
   const Timer write_timer;
   info.precision = options.precision;
@@ -105,17 +111,51 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   return report;
 }
 
+namespace {
+
+// The per-conv assignment a request gives a loaded network: the model's own for no
+// request or the precision it was made for; a uniform policy otherwise. A calibrated int8
+// file holds int8-rounded weights and runs as int8 or, as the exact reference for its
+// drift, fp32; float arithmetic of another kind on them is refused rather than mixed up.
+graph::ConvPrecisions assign_precisions(const std::optional<graph::Precision>& requested,
+                                        const ModelSource& source, const std::string& path) {
+  const bool int8_file = source.precisions.uses(graph::Precision::kInt8);
+  if (!requested || (int8_file && *requested == graph::Precision::kInt8)) {
+    return source.precisions;
+  }
+  if (int8_file && *requested != graph::Precision::kFp32) {
+    throw Error(ErrorCode::kBadArgument,
+                path + " holds an int8 model (" +
+                    std::to_string(source.int8.input_scales.size()) +
+                    " convs calibrated, weights stored as int8): run it as int8 (the default) "
+                    "or fp32, or convert the checkpoint again for " +
+                    graph::precision_name(*requested));
+  }
+  return graph::ConvPrecisions::uniform(*requested);
+}
+
+// The one precision reports name a run by: the requested one, or the lowest any conv of
+// the model's own assignment runs in.
+graph::Precision headline_precision(const graph::ConvPrecisions& precisions) {
+  const auto& all = graph::all_precisions();
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (precisions.uses(*it)) return *it;
+  }
+  return graph::Precision::kFp32;
+}
+
+}  // namespace
+
 std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOptions& options) {
   check_weights_option(options.weights);
-  detail::check_backend_and_precision(options);
+  detail::check_backend(options.backend);
   set_num_threads(options.threads);
   std::unique_ptr<Engine> engine(new Engine());
   engine->path_ = path;
   engine->options_ = options;
   Network n = load_network(path, options.weights);
-  if (options.precision == kModelPrecision) {
-    engine->options_.precision = n.source.int8.input_scales.empty() ? "fp32" : "int8";
-  }
+  engine->conv_precisions_ = assign_precisions(options.precision, n.source, path);
+  engine->precision_ = options.precision.value_or(headline_precision(engine->conv_precisions_));
   engine->config_ = n.config;
   engine->graph_ = std::move(n.graph);
   engine->params_ = std::move(n.params);
@@ -125,7 +165,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
 }
 
 std::string Engine::backend_info() const {
-  return detail::backend_info(options_.backend, options_.precision);
+  return detail::backend_info(options_.backend, conv_precisions_);
 }
 
 graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
@@ -135,8 +175,7 @@ graph::Plan& Engine::plan_for(const std::vector<std::string>& outputs) {
   auto& slot = plans_[key];
   if (!slot) {
     for (const std::string& name : key) graph_.output(name);  // unknown names fail here
-    slot = detail::compile(graph_, options_.backend, options_.precision, key,
-                           source_.int8.input_scales);
+    slot = detail::compile(graph_, options_.backend, conv_precisions_, key);
     slot->set_profiling(profiling_);
   }
   last_plan_ = slot.get();

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,42 +14,55 @@
 #include "graph/graph.h"
 #include "graph/int8.h"
 #include "graph/plan.h"
+#include "graph/precision.h"
 #include "nets/star/config.h"
 #include "nets/star/params.h"
 
 namespace starface {
 
 struct EngineOptions {
-  std::string backend = "onednn";   // see available_backends()
-  std::string weights = "net";      // checkpoint entry: "net" or "net_ema"
-  int threads = 0;                  // 0 = all cores
-  std::string precision = "model";  // see available_precisions(); "model": kModelPrecision
+  std::string backend = "onednn";  // see available_backends()
+  std::string weights = "net";     // checkpoint entry: "net" or "net_ema"
+  int threads = 0;                 // 0 = all cores
+  // The arithmetic of every conv (graph/precision.h); nullopt: what the model was made for
+  // (a calibrated int8 model file's own per-conv assignment, else exact fp32).
+  std::optional<graph::Precision> precision;
 };
 
-// The precision a model was made for: "int8" for a calibrated int8 model file, else "fp32".
-// The default, so an int8 file runs as int8 without a flag; the detector takes it as "fp32".
+// The word front ends accept for EngineOptions::precision = nullopt.
 inline constexpr const char* kModelPrecision = "model";
+
+// The checkpoint entry (EngineOptions::weights) a front end's word names: "ema" is
+// "net_ema"; anything else is passed on as is (and checked at load).
+inline std::string checkpoint_entry(const std::string& word) {
+  return word == "ema" ? "net_ema" : word;
+}
 
 // The backends this build offers, the default first.
 std::vector<std::string> available_backends();
-// The arithmetic the fast backend may use, exact first: "fp32" is direct FP32 convolution,
-// "fp32-fast" runs 3x3 convs as Winograd F(4x4, 3x3) where faster (float32 throughout, with
-// rounding differences: landmarks move by about 0.001 crop pixels at most), "int8" runs the
-// convs a calibrated model file names (`starface convert --precision int8 --calibrate`) as
-// uint8 x int8 convolutions and the rest as fp32.
+// What a front end accepts for a precision: kModelPrecision, then graph::all_precisions()'
+// names: "fp32" is direct FP32 convolution, "fp32-fast" runs 3x3 convs as Winograd
+// F(4x4, 3x3) where faster (float32 throughout, with rounding differences: landmarks move
+// by about 0.001 crop pixels at most), "bf16" runs the convs with bf16 inputs and weights
+// (CPUs with avx512_bf16), "int8" runs the convs a calibrated model file names (`starface
+// convert --precision int8 --calibrate`) as uint8 x int8 convolutions and the rest as fp32.
 // How a model file stores its weights is separate (star::storage_precisions(): "fp32",
 // "fp16"): float16 weights are widened at load and run with any of these.
-std::vector<std::string> available_precisions();
-// What EngineOptions::precision accepts: kModelPrecision, then available_precisions().
 std::vector<std::string> requestable_precisions();
+// The one place a front end turns the user's word into a precision: kModelPrecision is
+// nullopt; anything else not in requestable_precisions() is kBadArgument listing them.
+std::optional<graph::Precision> parse_requested_precision(const std::string& name);
+// The word for `precision` (kModelPrecision for nullopt).
+std::string requested_precision_name(const std::optional<graph::Precision>& precision);
 
 // Where a loaded network came from.
 struct ModelSource {
-  bool model_file = false;       // a starface model file (starface convert), not a checkpoint
-  std::string storage = "fp32";  // how its weights are stored: "fp32" or "fp16"
-  std::string checkpoint;        // model file: the checkpoint it was converted from
-  std::string weights = "net";   // the checkpoint entry the weights come from
-  graph::Int8Calibration int8;   // a calibrated model file's (empty otherwise)
+  bool model_file = false;           // a starface model file (starface convert), not a checkpoint
+  std::string storage = "fp32";      // how its weights are stored: "fp32" or "fp16"
+  std::string checkpoint;            // model file: the checkpoint it was converted from
+  std::string weights = "net";       // the checkpoint entry the weights come from
+  graph::Int8Calibration int8;       // a calibrated model file's (empty otherwise)
+  graph::ConvPrecisions precisions;  // what the file runs in by default (all fp32 otherwise)
 };
 
 struct ConvertOptions {
@@ -90,7 +104,11 @@ class Engine {
   const ModelSource& source() const { return source_; }
   const std::string& path() const { return path_; }
   const std::string& backend() const { return options_.backend; }
-  const std::string& precision() const { return options_.precision; }
+  // The precision asked for, or for kModelPrecision the one the model was made for.
+  graph::Precision precision() const { return precision_; }
+  // What each conv is assigned (a conv that does not qualify still runs fp32, listed in
+  // OnednnPlan::ProgramStats::fallbacks).
+  const graph::ConvPrecisions& conv_precisions() const { return conv_precisions_; }
   // What runs underneath, for reports: e.g. "onednn (avx512_core)", plus
   // ", winograd avx512" with fp32-fast.
   std::string backend_info() const;
@@ -100,6 +118,11 @@ class Engine {
   TensorMap run(const Tensor& input, const std::vector<std::string>& outputs);
   // Final landmarks [N, P, 2] in [-1, 1].
   Tensor landmarks(const Tensor& input);
+
+  // The convs the last run computed in fp32 although assigned another precision, with why.
+  std::map<std::string, std::string> precision_fallbacks() const {
+    return last_plan_ ? last_plan_->precision_fallbacks() : std::map<std::string, std::string>{};
+  }
 
   // Per-node timing of later runs (see graph::Plan::set_profiling).
   void set_profiling(bool on);
@@ -115,6 +138,8 @@ class Engine {
   graph::Graph graph_;
   star::ParamReport params_;
   ModelSource source_;
+  graph::Precision precision_ = graph::Precision::kFp32;
+  graph::ConvPrecisions conv_precisions_;
   std::map<std::vector<std::string>, std::unique_ptr<graph::Plan>> plans_;
   graph::Plan* last_plan_ = nullptr;
   bool profiling_ = false;

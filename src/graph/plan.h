@@ -1,6 +1,7 @@
 // What a backend compiles a graph into: run it on a batch, get the requested outputs.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ class Plan {
   // When on, run() times every node (with a small overhead) for last_profile().
   virtual void set_profiling(bool on) { profiling_ = on; }
   virtual std::vector<NodeTime> last_profile() const { return profile_; }
+  // The convs the last run computed in float32 although assigned another precision
+  // (graph/precision.h), each with the reason: name -> why.
+  virtual std::map<std::string, std::string> precision_fallbacks() const { return {}; }
 
  protected:
   bool profiling_ = false;

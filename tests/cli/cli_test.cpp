@@ -203,6 +203,13 @@ TEST(Cli, BenchRunsFp32FastAndNamesTheWinogradKernels) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_NE(j["backend_info"].get<std::string>().find("winograd"), std::string::npos);
+  EXPECT_EQ(j["precision"], "fp32-fast");
+  // Every conv Winograd does not take (1x1, stride 2, ...) is listed with its reason.
+  ASSERT_TRUE(j["precision_fallbacks"].is_object());
+  EXPECT_FALSE(j["precision_fallbacks"].empty());
+  for (const auto& [conv, why] : j["precision_fallbacks"].items()) {
+    EXPECT_NE(why.get<std::string>().find("Winograd"), std::string::npos) << conv << ": " << why;
+  }
   // The reference backend is the exact oracle: it refuses a faster, inexact precision.
   const CliResult ref = run_starface(kBench + "--model " + kTiny +
                                      " --backend ref --precision fp32-fast --runs 1 --warmup 0");

@@ -107,6 +107,10 @@ def test_bad_arguments_raise_before_loading():
         starface.FaceDetector(MODEL, nms_threshold=0.3)
     with pytest.raises(ValueError, match="confidence_threshold"):
         starface.FaceDetector(MODEL, confidence_threshold=0.01)
+    with pytest.raises(ValueError, match="no int8 calibration"):
+        starface.FaceDetector(MODEL, precision="int8")
+    with pytest.raises(ValueError, match="unknown precision 'half'"):
+        starface.FaceDetector(MODEL, precision="half")
 
 
 def test_missing_model_is_file_not_found():

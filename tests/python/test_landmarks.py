@@ -158,3 +158,22 @@ def test_bad_infer_tensors(tiny):
         tiny.infer(np.zeros((3, 256, 256), np.float32))
     lmk = tiny.infer(np.asfortranarray(x))  # any memory order is read correctly
     assert np.abs(lmk - tiny.infer(x)).max() == 0
+
+
+def test_precision_chooses_the_arithmetic(tiny):
+    case = star_case("tiny_ba")
+    x = star_input(case)
+    assert tiny.precision == "fp32"  # "model" for a checkpoint: exact fp32
+    fast = starface.LandmarkDetector(star_model(case), precision="fp32-fast")
+    assert fast.precision == "fp32-fast" and "winograd" in fast.backend_info
+    # Winograd rounds differently: the goldens' tolerance times 2 (golden_precision.h).
+    tol = 2 * case["tolerances"]["landmarks"]
+    assert np.abs(fast.infer(x) - star_golden(case, "landmarks")).max() <= tol
+
+
+def test_bad_precision_is_value_error_naming_the_choices():
+    case = star_case("tiny_ba")
+    with pytest.raises(ValueError, match="unknown precision 'fp64'.*fp32, fp32-fast, bf16, int8"):
+        starface.LandmarkDetector(star_model(case), precision="fp64")
+    with pytest.raises(ValueError, match="calibrated model file"):
+        starface.LandmarkDetector(star_model(case), precision="int8")

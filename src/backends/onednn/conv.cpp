@@ -9,6 +9,7 @@
 
 #include "backends/onednn/lowering.h"
 #include "core/error.h"
+#include "graph/int8.h"
 
 namespace starface::backends::onednn {
 
@@ -135,10 +136,33 @@ dnnl::memory conv_destination(ProgramBuilder& b, const graph::Node& node,
   return dst;
 }
 
+namespace {
+
+// The conv in the precision it is assigned; false (the fallback recorded) where it stays
+// the exact float32 conv below.
+bool lower_in_assigned_precision(ProgramBuilder& b, const graph::Node& node) {
+  switch (b.precision_of(node)) {
+    case graph::Precision::kFp32:
+      return false;
+    case graph::Precision::kFp32Winograd:
+      return lower_winograd_conv(b, node);
+    case graph::Precision::kBf16:
+      return lower_bf16_conv(b, node);
+    case graph::Precision::kInt8:
+      if (lower_int8_conv(b, node)) return true;
+      b.fall_back(graph::int8_candidate(b.graph(), node)
+                      ? "no calibrated int8 input scale"
+                      : "int8 takes dense convs with ReLU or none on a computed input");
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
 void lower_conv(ProgramBuilder& b, const graph::Node& node) {
   check_operands(b, node);
-  if (b.winograd_allowed() && lower_winograd_conv(b, node)) return;
-  if (lower_int8_conv(b, node)) return;
+  if (lower_in_assigned_precision(b, node)) return;
   const ValueId x = node.inputs[0];
   // The bias map is copied into dst and summed onto rather than read by a per-pixel
   // `binary add` post-op: oneDNN's JIT kernels take that post-op only without batch

@@ -33,6 +33,11 @@ dnnl::memory conv_destination(ProgramBuilder& b, const graph::Node& node,
 // Returns false, having added nothing, for a conv without an int8 input scale.
 bool lower_int8_conv(ProgramBuilder& b, const graph::Node& node);
 
+// bf16_conv.cpp (--precision bf16): the conv with bf16 input and weights, float32 bias,
+// accumulation and output. Returns false, having added nothing, where oneDNN has no bf16
+// kernel for it.
+bool lower_bf16_conv(ProgramBuilder& b, const graph::Node& node);
+
 // winograd_conv.cpp (--precision fp32-fast): a 3x3 / stride 1 / pad 1 conv as our Winograd
 // F(4x4, 3x3) kernel where that is measured faster than oneDNN's direct conv for the
 // layer's shape. Returns false, having added nothing, where the conv stays with oneDNN.

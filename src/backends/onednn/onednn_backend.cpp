@@ -14,46 +14,28 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "core/timer.h"
+#include "graph/value_lookup.h"
 
 namespace starface::backends::onednn {
-namespace {
 
 using graph::Node;
-using graph::OpKind;
-
-// The op as profiles name it: fused convs carry what they absorbed.
-std::string profile_op(const Node& node) {
-  std::string op = graph::op_name(node.op);
-  if (node.op == OpKind::kConv2d) {
-    if (node.attrs.bias_map) op += "+BiasMap";
-    if (node.attrs.residual) op += "+Add";
-  }
-  if ((node.op == OpKind::kConv2d || node.op == OpKind::kScaleShift) && node.attrs.relu) {
-    op += node.attrs.slope != 0.0f ? "+LeakyRelu" : "+Relu";
-  }
-  return op;
-}
-
-}  // namespace
 
 struct OnednnPlan::Impl {
-  Impl(const graph::Graph& g, int per_pass, bool fast, std::map<std::string, float> int8)
+  Impl(const graph::Graph& g, int per_pass, graph::ConvPrecisions conv_precisions)
       : graph(g),
         images_per_pass(per_pass),
-        winograd(fast),
-        int8_scales(std::move(int8)),
+        precisions(std::move(conv_precisions)),
         engine(dnnl::engine::kind::cpu, 0),
         stream(engine),
         constants(engine, graph) {}
 
   graph::Graph graph;
   int images_per_pass;
-  bool winograd;
-  std::map<std::string, float> int8_scales;
+  graph::ConvPrecisions precisions;
   dnnl::engine engine;
   dnnl::stream stream;
   ConstantCache constants;
-  std::map<std::string, ValueId> value_by_name;  // -1 where a name is ambiguous
+  graph::ValueLookup values{graph};
   // One program per batch size, thread count (oneDNN splits work for the threads there
   // are when a primitive is made) and set of computed values asked for.
   using ProgramKey = std::tuple<int64_t, int, std::vector<ValueId>>;
@@ -61,7 +43,6 @@ struct OnednnPlan::Impl {
   const Program* last = nullptr;
   std::set<int64_t> checked_batches;  // batch sizes whose operand shapes were checked whole
 
-  ValueId resolve(const std::string& name) const;
   void check_input(const Tensor& input) const;
   Program& program(int64_t batch, std::vector<ValueId> computed);
   // Runs `in` through programs of images_per_pass images; returns the computed values
@@ -73,17 +54,6 @@ struct OnednnPlan::Impl {
                                        const std::vector<bool>& ran) const;
 };
 
-ValueId OnednnPlan::Impl::resolve(const std::string& name) const {
-  if (graph.outputs().count(name)) return graph.output(name);
-  auto it = value_by_name.find(name);
-  if (it == value_by_name.end()) return graph.output(name);  // throws, listing outputs
-  if (it->second < 0) {
-    throw Error(ErrorCode::kBadArgument,
-                "'" + name + "' names several values of the graph; request a graph output");
-  }
-  return it->second;
-}
-
 void OnednnPlan::Impl::check_input(const Tensor& input) const {
   graph::check_batch_input(graph, input);
 }
@@ -94,8 +64,7 @@ Program& OnednnPlan::Impl::program(int64_t batch, std::vector<ValueId> computed)
   ProgramKey key{batch, num_threads(), computed};
   auto it = programs.find(key);
   if (it == programs.end()) {
-    ProgramBuilder builder(graph, batch, computed, engine, constants, winograd,
-                           int8_scales.empty() ? nullptr : &int8_scales);
+    ProgramBuilder builder(graph, batch, computed, engine, constants, precisions);
     it = programs.emplace(std::move(key), builder.build()).first;
   }
   return *it->second;
@@ -160,22 +129,18 @@ std::vector<graph::NodeTime> OnednnPlan::Impl::profile(const std::vector<double>
     if (!ran[i]) continue;
     const Node& node = graph.nodes()[i];
     auto fused = last->profile_ops.find(static_cast<int>(i));
-    times.push_back({node.name, fused != last->profile_ops.end() ? fused->second : profile_op(node),
+    times.push_back({node.name,
+                     fused != last->profile_ops.end() ? fused->second : graph::node_kind(node),
                      node.stage, node_ms[i]});
   }
   return times;
 }
 
-OnednnPlan::OnednnPlan(const graph::Graph& graph, int images_per_pass, bool winograd,
-                       std::map<std::string, float> int8_scales) {
+OnednnPlan::OnednnPlan(const graph::Graph& graph, int images_per_pass,
+                       graph::ConvPrecisions precisions) {
   graph::check_well_formed(graph, "onednn backend");
   check_internal(images_per_pass >= 0, "onednn backend: images_per_pass must be >= 0");
-  impl_ = std::make_unique<Impl>(graph, images_per_pass, winograd, std::move(int8_scales));
-  const auto& values = impl_->graph.values();
-  for (ValueId v = 0; v < static_cast<ValueId>(values.size()); ++v) {
-    auto [it, inserted] = impl_->value_by_name.emplace(values[v].name, v);
-    if (!inserted) it->second = -1;
-  }
+  impl_ = std::make_unique<Impl>(graph, images_per_pass, std::move(precisions));
 }
 
 OnednnPlan::~OnednnPlan() = default;
@@ -187,7 +152,7 @@ TensorMap OnednnPlan::run(const Tensor& input, const std::vector<std::string>& o
   std::vector<std::pair<std::string, ValueId>> requested;
   std::vector<ValueId> computed;
   for (const std::string& name : outputs) {
-    const ValueId v = m.resolve(name);
+    const ValueId v = m.values.resolve(name);
     requested.emplace_back(name, v);
     if (m.graph.value(v).producer >= 0) computed.push_back(v);
   }
@@ -223,25 +188,39 @@ OnednnPlan::ProgramStats OnednnPlan::last_program_stats() const {
     stats.accumulator_copies = p->accumulator_copies;
     stats.winograd_convs = p->winograd_convs;
     stats.int8_convs = p->int8_convs;
+    stats.bf16_convs = p->bf16_convs;
+    stats.fallbacks = p->fallbacks;
     stats.steps = static_cast<int>(p->steps.size());
   }
   return stats;
 }
 
-std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& precision,
-                                     const std::map<std::string, float>& int8_scales) {
-  if (precision != "fp32" && precision != "fp32-fast" && precision != "int8") {
-    throw Error(ErrorCode::kBadArgument, "onednn backend: unknown precision '" + precision +
-                                             "' (available: fp32, fp32-fast, int8)");
+void check_supported(graph::Precision precision) {
+  if (precision == graph::Precision::kBf16 && !has_bf16()) {
+    throw Error(ErrorCode::kBadArgument,
+                "precision 'bf16' needs a CPU with avx512_bf16 (this one runs oneDNN's " +
+                    isa_name() +
+                    " kernels, which would emulate bf16 slower than float32); use fp32-fast");
   }
-  if (precision == "int8" && int8_scales.empty()) {
+}
+
+std::unique_ptr<graph::Plan> compile(const graph::Graph& graph,
+                                     const graph::ConvPrecisions& precisions) {
+  for (graph::Precision p : graph::all_precisions()) {
+    if (precisions.uses(p)) check_supported(p);
+  }
+  if (precisions.uses(graph::Precision::kInt8) && precisions.int8_input_scales.empty()) {
     throw Error(ErrorCode::kBadArgument,
                 "precision 'int8' needs a calibrated model file: starface convert CHECKPOINT -o "
                 "MODEL.safetensors --precision int8 --calibrate IMAGES_OR_VIDEOS...");
   }
-  return std::make_unique<OnednnPlan>(
-      graph, 1, precision == "fp32-fast",
-      precision == "int8" ? int8_scales : std::map<std::string, float>{});
+  return std::make_unique<OnednnPlan>(graph, 1, precisions);
+}
+
+bool has_bf16() {
+  using dnnl::cpu_isa;
+  const cpu_isa isa = dnnl::get_effective_cpu_isa();
+  return isa == cpu_isa::avx512_core_bf16 || isa == cpu_isa::avx512_core_amx;
 }
 
 bool has_vnni() {

@@ -22,6 +22,7 @@
 
 #include "graph/graph.h"
 #include "graph/plan.h"
+#include "graph/precision.h"
 
 namespace starface::backends::onednn {
 
@@ -30,12 +31,13 @@ class OnednnPlan : public graph::Plan {
   // Copies the graph (constants share storage with it), so `graph` may go away. Throws
   // kInternal when the graph breaks the IR's rules, as the reference backend does.
   // `images_per_pass` 0 runs each batch in one pass.
-  // `winograd` (--precision fp32-fast): 3x3 stride-1 convs run as our Winograd F(4x4, 3x3)
-  // kernel where that is measured faster for the layer's shape (winograd_conv.cpp).
-  // `int8_scales` (--precision int8): conv node name -> its input's calibrated scale; those
-  // convs run as uint8 x int8 convolutions (int8_conv.cpp), the others in float32.
-  explicit OnednnPlan(const graph::Graph& graph, int images_per_pass = 1, bool winograd = false,
-                      std::map<std::string, float> int8_scales = {});
+  // `precisions`: each conv runs in its precision where it qualifies, else in float32
+  // (ProgramStats::fallbacks says why): fp32-fast as our Winograd F(4x4, 3x3) kernel where
+  // that is measured faster for the layer's shape (winograd_conv.cpp), bf16 as oneDNN's
+  // bf16 convolution (bf16_conv.cpp), int8 as a uint8 x int8 convolution at the calibrated
+  // input scale (int8_conv.cpp).
+  explicit OnednnPlan(const graph::Graph& graph, int images_per_pass = 1,
+                      graph::ConvPrecisions precisions = {});
   ~OnednnPlan() override;
 
   // As RefPlan::run: `input` is float32 [N, ...] with the graph input's shape apart from N
@@ -53,9 +55,15 @@ class OnednnPlan : public graph::Plan {
     int accumulator_copies = 0;  // residuals copied because a later node still reads them
     int winograd_convs = 0;      // convs run by our Winograd kernel
     int int8_convs = 0;          // convs run in int8
+    int bf16_convs = 0;          // convs run in bf16
     int steps = 0;
+    // Convs that run in float32 although assigned another precision: name -> why.
+    std::map<std::string, std::string> fallbacks;
   };
   ProgramStats last_program_stats() const;
+  std::map<std::string, std::string> precision_fallbacks() const override {
+    return last_program_stats().fallbacks;
+  }
 
  private:
   struct Impl;
@@ -63,11 +71,16 @@ class OnednnPlan : public graph::Plan {
 };
 
 // Compiles `graph` for oneDNN (an OnednnPlan). Programs are built on first use per batch.
-// `precision`: "fp32" (exact direct convolution), "fp32-fast" (Winograd where faster) or
-// "int8" (the convs named in `int8_scales`, which must not be empty); kBadArgument otherwise.
+// kBadArgument when a precision cannot run here at all: int8 without calibrated scales,
+// bf16 on a CPU without avx512_bf16 (check_supported).
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph,
-                                     const std::string& precision = "fp32",
-                                     const std::map<std::string, float>& int8_scales = {});
+                                     const graph::ConvPrecisions& precisions = {});
+
+// Throws kBadArgument naming what is missing when `precision` cannot run on this CPU
+// (bf16 needs avx512_bf16: oneDNN would emulate it far slower than float32).
+void check_supported(graph::Precision precision);
+// Whether this CPU multiplies bf16 natively (avx512_bf16).
+bool has_bf16();
 
 // How fp32-fast chooses between Winograd and oneDNN's direct conv for a layer: by timing
 // both once per shape (kMeasure, the default), or Winograd wherever the layer qualifies

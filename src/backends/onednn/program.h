@@ -35,6 +35,9 @@ struct Program {
   int accumulator_copies = 0;  // residuals copied because a later node still reads them
   int winograd_convs = 0;      // convs run by our Winograd kernel (fp32-fast)
   int int8_convs = 0;          // convs run with uint8 inputs and int8 weights (int8)
+  int bf16_convs = 0;          // convs run with bf16 inputs and weights (bf16)
+  // Convs run in float32 although assigned another precision: name -> why.
+  std::map<std::string, std::string> fallbacks;
   std::map<int, std::string> profile_ops;  // per node that absorbed another, its profile name
 };
 

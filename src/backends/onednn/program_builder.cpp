@@ -12,13 +12,11 @@ namespace starface::backends::onednn {
 
 ProgramBuilder::ProgramBuilder(const graph::Graph& graph, int64_t batch,
                                const std::vector<ValueId>& requested, const dnnl::engine& engine,
-                               ConstantCache& constants, bool winograd,
-                               const std::map<std::string, float>* int8_scales)
+                               ConstantCache& constants, const graph::ConvPrecisions& precisions)
     : graph_(graph),
       engine_(engine),
       constants_(constants),
-      winograd_(winograd),
-      int8_scales_(int8_scales),
+      precisions_(precisions),
       program_(std::make_unique<Program>()),
       schedule_(make_schedule(graph, requested)) {
   BatchShapes shapes = batch_shapes(graph, batch);
@@ -100,7 +98,7 @@ dnnl::memory ProgramBuilder::read(ValueId v) {
   if (is_constant(v)) return constants_.plain(v);
   // Kernels that read a value as it is laid out take float32 only.
   check_internal(desc(v).data.data_type == dnnl_f32,
-                 "onednn backend: " + graph_.value(v).name + " is stored as int8");
+                 "onednn backend: " + graph_.value(v).name + " is stored as int8 or bf16");
   return slots_[v].mem;
 }
 
@@ -123,9 +121,15 @@ dnnl::memory ProgramBuilder::read_scaled(ValueId v, const memory::desc& want, fl
 }
 
 std::optional<float> ProgramBuilder::int8_input_scale(const graph::Node& conv) const {
-  if (!int8_scales_ || !graph::int8_candidate(graph_, conv)) return std::nullopt;
-  const auto it = int8_scales_->find(conv.name);
-  if (it == int8_scales_->end() || !(it->second > 0.0f)) return std::nullopt;
+  if (precision_of(conv) != graph::Precision::kInt8 || !graph::int8_candidate(graph_, conv)) {
+    return std::nullopt;
+  }
+  const auto& scales = precisions_.int8_input_scales;
+  const auto it = scales.find(conv.name);
+  if (it == scales.end() || !(it->second > 0.0f)) return std::nullopt;
+  // An int8 (signed) input keeps its 8 bits without VNNI too: oneDNN halves the weights
+  // of such convs instead (its s8s8 compensation).
+  if (graph::int8_input_signed(graph_, conv)) return it->second;
   return onednn::int8_input_scale(it->second);
 }
 
@@ -141,6 +145,23 @@ std::optional<float> ProgramBuilder::int8_readers_scale(ValueId v) const {
   }
   return scale;
 }
+
+bool ProgramBuilder::only_bf16_conv_readers(ValueId v) const {
+  if (schedule_.requested[v]) return false;
+  bool read = false;
+  for (const graph::Node& n : graph_.nodes()) {
+    const auto reads = std::count(n.inputs.begin(), n.inputs.end(), v);
+    if (reads == 0) continue;
+    if (reads != 1 || n.inputs[0] != v || n.op != graph::OpKind::kConv2d ||
+        precision_of(n) != graph::Precision::kBf16) {
+      return false;
+    }
+    read = true;
+  }
+  return read;
+}
+
+void ProgramBuilder::fall_back(const std::string& why) { program_->fallbacks[node().name] = why; }
 
 void ProgramBuilder::set_output_scale(float scale) { slots_[node().output].scale = scale; }
 

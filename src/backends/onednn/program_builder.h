@@ -18,6 +18,7 @@
 #include "backends/onednn/program.h"
 #include "backends/onednn/schedule.h"
 #include "graph/graph.h"
+#include "graph/precision.h"
 
 namespace starface::backends::onednn {
 
@@ -25,12 +26,10 @@ using graph::ValueId;
 
 class ProgramBuilder {
  public:
-  // `winograd`: 3x3 stride-1 convs may run as Winograd F(4x4, 3x3) (--precision fp32-fast).
-  // `int8_scales` (--precision int8): conv node name -> the scale of its input, for the
-  // convs that run in int8 (int8_conv.cpp); must outlive the builder.
+  // `precisions`: what each conv runs in (graph/precision.h); must outlive the builder.
   ProgramBuilder(const graph::Graph& graph, int64_t batch, const std::vector<ValueId>& requested,
-                 const dnnl::engine& engine, ConstantCache& constants, bool winograd = false,
-                 const std::map<std::string, float>* int8_scales = nullptr);
+                 const dnnl::engine& engine, ConstantCache& constants,
+                 const graph::ConvPrecisions& precisions);
 
   // Throws starface::Error naming the node at fault (kShapeMismatch for operands that do
   // not fit, kInternal when oneDNN refuses a primitive).
@@ -44,13 +43,21 @@ class ProgramBuilder {
   const graph::Node* fused_upsample() const;
   const dnnl::engine& engine() const { return engine_; }
   ConstantCache& constants() { return constants_; }
-  // Whether convs may trade exactness for speed (Winograd); see lower_winograd_conv.
-  bool winograd_allowed() const { return winograd_; }
+  // The precision `conv` is assigned (its lowering may still fall back to float32).
+  graph::Precision precision_of(const graph::Node& conv) const { return precisions_.of(conv.name); }
+  // The node being lowered runs in float32 although assigned another precision, because
+  // `why`: listed in ProgramStats::fallbacks.
+  void fall_back(const std::string& why);
+  void count_bf16() { ++program_->bf16_convs; }
+  // Whether every reader of `v` is a conv assigned bf16 taking it as its input (and v is
+  // not requested): v may then be stored as bf16.
+  bool only_bf16_conv_readers(ValueId v) const;
   // Counts the node as run by our Winograd kernel, for ProgramStats.
   void count_winograd() { ++program_->winograd_convs; }
   // The scale of `conv`'s input when it runs in int8 (x ~ scale * q, q in 0..255; 0..127
-  // without VNNI, see onednn::int8_input_scale), else nullopt: not calibrated, or a shape
-  // the int8 lowering does not take.
+  // without VNNI, see onednn::int8_input_scale; -128..127 for a signed input, see
+  // graph::int8_input_signed), else nullopt: not assigned int8, not
+  // calibrated, or a shape the int8 lowering does not take.
   std::optional<float> int8_input_scale(const graph::Node& conv) const;
   // When every reader of `v` is a conv taking it as its input in int8 at one scale (and v
   // is not requested), that scale: v may then be stored as uint8. Else nullopt.
@@ -115,8 +122,7 @@ class ProgramBuilder {
   const graph::Graph& graph_;
   dnnl::engine engine_;
   ConstantCache& constants_;
-  bool winograd_;
-  const std::map<std::string, float>* int8_scales_;
+  const graph::ConvPrecisions& precisions_;
   std::unique_ptr<Program> program_;
 
   std::vector<Shape> shapes_;

@@ -135,7 +135,10 @@ void set_winograd_choice(WinogradChoice choice) {
 }
 
 bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
-  if (!is_winograd_shape(b, node)) return false;
+  if (!is_winograd_shape(b, node)) {
+    b.fall_back("Winograd takes dense 3x3 stride-1 pad-1 convs with ReLU or none");
+    return false;
+  }
   const ValueId x = node.inputs[0];
   const ValueId map = graph::conv_bias_map(node);
   const ValueId residual = graph::conv_residual(node);
@@ -143,7 +146,10 @@ bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
   const memory::desc out_desc = desc_like(in_desc, b.shape(node.output));
   const auto in_view = channel_view(in_desc);
   const auto out_view = channel_view(out_desc);
-  if (!in_view || !out_view) return false;  // a layout our kernel cannot address
+  if (!in_view || !out_view) {
+    b.fall_back("Winograd cannot address the layout " + layout_name(in_desc));
+    return false;
+  }
 
   const Shape& ws = b.shape(node.inputs[1]);
   const Shape& ys = b.shape(node.output);
@@ -177,7 +183,10 @@ bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
         lock.lock();
         it = g_decisions.emplace(key, t.winograd_ms < t.direct_ms).first;
       }
-      if (!it->second) return false;
+      if (!it->second) {
+        b.fall_back("oneDNN's direct conv measured faster than Winograd for this shape");
+        return false;
+      }
     }
   }
   const std::shared_ptr<const Winograd3x3> conv = b.constants().winograd(

@@ -75,23 +75,6 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
 
 RefPlan::RefPlan(const graph::Graph& graph) : graph_(graph) {
   graph::check_well_formed(graph_, "ref backend");
-  const auto& values = graph_.values();
-  const ValueId count = static_cast<ValueId>(values.size());
-  for (ValueId v = 0; v < count; ++v) {
-    auto [it, inserted] = value_by_name_.emplace(values[v].name, v);
-    if (!inserted) it->second = -1;
-  }
-}
-
-ValueId RefPlan::resolve(const std::string& name) const {
-  if (graph_.outputs().count(name)) return graph_.output(name);
-  auto it = value_by_name_.find(name);
-  if (it == value_by_name_.end()) return graph_.output(name);  // throws, listing outputs
-  if (it->second < 0) {
-    throw Error(ErrorCode::kBadArgument,
-                "'" + name + "' names several values of the graph; request a graph output");
-  }
-  return it->second;
 }
 
 TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outputs) {
@@ -105,7 +88,7 @@ TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outp
   std::vector<std::pair<std::string, ValueId>> requested;
   std::vector<bool> keep(values.size(), false);
   for (const std::string& name : outputs) {
-    const ValueId v = resolve(name);
+    const ValueId v = values_.resolve(name);
     requested.emplace_back(name, v);
     keep[v] = true;
   }

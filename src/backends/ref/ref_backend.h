@@ -13,6 +13,7 @@
 
 #include "graph/graph.h"
 #include "graph/plan.h"
+#include "graph/value_lookup.h"
 
 namespace starface::backends::ref {
 
@@ -38,10 +39,8 @@ class RefPlan : public graph::Plan {
   size_t last_peak_bytes() const { return last_peak_bytes_; }
 
  private:
-  graph::ValueId resolve(const std::string& name) const;
-
   graph::Graph graph_;
-  std::map<std::string, graph::ValueId> value_by_name_;  // -1 where a name is ambiguous
+  graph::ValueLookup values_{graph_};
   size_t last_peak_bytes_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 #include "graph/serialize.h"
 #include "import/safetensors.h"
@@ -79,8 +80,55 @@ Tensor stored_form(const Tensor& t, const std::string& precision) {
 
 constexpr const char* kInt8ScaleSuffix = ".int8_scale";
 
+json int8_layer_json(const graph::Int8Layer& l) {
+  return {{"signed", l.is_signed},
+          {"min", l.min},
+          {"max", l.max},
+          {"clip", l.clip},
+          {"input_sqnr_db", l.input_sqnr_db},
+          {"sqnr_db", l.sqnr_db},
+          {"bias_shift", l.bias_shift}};
+}
+
+// Since MSE clipping: "clipping" and "layers" (what calibration measured per conv, for
+// reports). Files made before have neither and read as clipping "max".
 json int8_json(const graph::Int8Calibration& c) {
-  return {{"input_scales", c.input_scales}, {"fp32_layers", c.fp32_layers}, {"crops", c.crops}};
+  json layers = json::object();
+  for (const auto& [conv, layer] : c.layers) layers[conv] = int8_layer_json(layer);
+  return {{"input_scales", c.input_scales},
+          {"fp32_layers", c.fp32_layers},
+          {"crops", c.crops},
+          {"clipping", c.clipping},
+          {"layers", layers}};
+}
+
+// One field of a layer's entry, named in the error when it is missing or of another type.
+template <typename T>
+T layer_field(const json& layer, const std::string& conv, const char* field,
+              const std::string& path) {
+  const bool ok = layer.contains(field) &&
+                  (std::is_same_v<T, bool> ? layer[field].is_boolean() : layer[field].is_number());
+  if (!ok) {
+    corrupt(path, "int8 calibration: layer '" + conv + "' has no " +
+                      (std::is_same_v<T, bool> ? "boolean" : "number") + " '" + field + "'");
+  }
+  return layer[field].get<T>();
+}
+
+graph::Int8Layer parse_int8_layer(const json& j, const std::string& conv, const std::string& path) {
+  if (!j.is_object()) corrupt(path, "int8 calibration: layer '" + conv + "' is not an object");
+  graph::Int8Layer l;
+  l.is_signed = layer_field<bool>(j, conv, "signed", path);
+  l.min = layer_field<float>(j, conv, "min", path);
+  l.max = layer_field<float>(j, conv, "max", path);
+  l.clip = layer_field<float>(j, conv, "clip", path);
+  l.input_sqnr_db = layer_field<double>(j, conv, "input_sqnr_db", path);
+  l.sqnr_db = layer_field<double>(j, conv, "sqnr_db", path);
+  l.bias_shift = layer_field<double>(j, conv, "bias_shift", path);
+  if (!(l.clip >= 0) || !std::isfinite(l.clip)) {
+    corrupt(path, "int8 calibration: layer '" + conv + "' has clip " + std::to_string(l.clip));
+  }
+  return l;
 }
 
 graph::Int8Calibration parse_int8(const std::string& text, const std::string& path) {
@@ -95,10 +143,89 @@ graph::Int8Calibration parse_int8(const std::string& text, const std::string& pa
     }
     c.fp32_layers = j.at("fp32_layers").get<std::map<std::string, std::string>>();
     c.crops = j.at("crops").get<int>();
+    if (j.contains("clipping")) {
+      c.clipping = j["clipping"].get<std::string>();
+      if (c.clipping != "max" && c.clipping != "mse" && c.clipping != "percentile") {
+        corrupt(path, "int8 calibration: unknown clipping '" + c.clipping + "'");
+      }
+    }
+    if (j.contains("layers")) {
+      if (!j["layers"].is_object()) corrupt(path, "int8 calibration: 'layers' is not an object");
+      for (const auto& [conv, layer] : j["layers"].items()) {
+        c.layers[conv] = parse_int8_layer(layer, conv, path);
+      }
+    }
   } catch (const json::exception& e) {
     corrupt(path, std::string("int8 calibration is not valid (") + e.what() + ")");
   }
   return c;
+}
+
+json precisions_json(const graph::ConvPrecisions& p) {
+  json convs = json::object();
+  for (const auto& [conv, precision] : p.convs) convs[conv] = graph::precision_name(precision);
+  return {{"others", graph::precision_name(p.others)}, {"convs", convs}};
+}
+
+graph::Precision parse_precision_named(const json& name, const std::string& what,
+                                       const std::string& path) {
+  const auto precision = graph::parse_precision(name.is_string() ? name.get<std::string>() : "");
+  if (!precision) {
+    corrupt(path, "precision table: " + what + " has precision " + name.dump() + ", not one of " +
+                      graph::precision_names());
+  }
+  return *precision;
+}
+
+// The stored per-conv assignment, checked against the graph and the calibration: every
+// conv it names exists, and every int8 conv has an input scale.
+graph::ConvPrecisions parse_precisions(const std::string& text, const graph::Graph& g,
+                                       const graph::Int8Calibration& int8,
+                                       const std::string& path) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    corrupt(path, std::string("precision table is not valid JSON (") + e.what() + ")");
+  }
+  if (!j.is_object() || !j.contains("others") || !j.contains("convs") || !j["convs"].is_object()) {
+    corrupt(path, "precision table needs 'others' and an object 'convs'");
+  }
+  std::set<std::string> conv_names;
+  for (const graph::Node& n : g.nodes()) {
+    if (n.op == graph::OpKind::kConv2d) conv_names.insert(n.name);
+  }
+  graph::ConvPrecisions p;
+  p.others = parse_precision_named(j["others"], "'others'", path);
+  for (const auto& [conv, name] : j["convs"].items()) {
+    if (!conv_names.count(conv)) {
+      corrupt(path, "precision table names '" + conv + "', which is not a conv of the graph");
+    }
+    p.convs[conv] = parse_precision_named(name, "conv '" + conv + "'", path);
+  }
+  p.int8_input_scales = int8.input_scales;
+  for (const auto& [conv, precision] : p.convs) {
+    if (precision == graph::Precision::kInt8 && !p.int8_input_scales.count(conv)) {
+      corrupt(path, "precision table: conv '" + conv + "' is int8 but has no calibrated scale");
+    }
+  }
+  if (p.others == graph::Precision::kInt8) {
+    corrupt(path, "precision table: 'others' cannot be int8 (int8 needs a scale per conv)");
+  }
+  return p;
+}
+
+// A file without a table: an int8 file runs its calibrated convs in int8, the rest fp32.
+graph::ConvPrecisions default_precisions(const graph::Int8Calibration& int8) {
+  graph::ConvPrecisions p;
+  for (const auto& [conv, scale] : int8.input_scales) p.convs[conv] = graph::Precision::kInt8;
+  p.int8_input_scales = int8.input_scales;
+  return p;
+}
+
+bool is_all_fp32(const graph::ConvPrecisions& p) {
+  return p.others == graph::Precision::kFp32 && !p.uses(graph::Precision::kFp32Winograd) &&
+         !p.uses(graph::Precision::kBf16) && !p.uses(graph::Precision::kInt8);
 }
 
 // The tensor keys of the weights of the convs named in `convs`, from the graph's JSON
@@ -212,6 +339,9 @@ void write_model_file(const std::string& path, const graph::Graph& graph, const 
       {"weights", info.weights},
   };
   if (info.precision == "int8") metadata["int8"] = int8_json(info.int8).dump();
+  if (!is_all_fp32(info.precisions)) {
+    metadata["precisions"] = precisions_json(info.precisions).dump();
+  }
   import::write_safetensors(path, tensors, metadata);
 }
 
@@ -249,6 +379,10 @@ ModelFile read_model_file(const std::string& path) {
   }
   model.graph = graph::deserialize(metadata(m, "graph", path), file.tensors, path);
   check_against_config(model.graph, model.config, path);
+  const auto table = m.find("precisions");
+  model.info.precisions = table != m.end()
+                              ? parse_precisions(table->second, model.graph, model.info.int8, path)
+                              : default_precisions(model.info.int8);
   return model;
 }
 

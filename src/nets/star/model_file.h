@@ -8,7 +8,14 @@
 //                   (the weights of the int8 convs as int8 q beside "<name>.int8_scale"
 //                   [Co], w = scale[o] * q, widened at load; the rest float32)
 //   int8            precision "int8" only: the calibration (graph/int8.h) as JSON
-//                   {"input_scales": {conv: scale}, "fp32_layers": {conv: why}, "crops": n}
+//                   {"input_scales": {conv: scale}, "fp32_layers": {conv: why}, "crops": n,
+//                   "clipping": "mse", "layers": {conv: {"signed", "min", "max", "clip",
+//                   "input_sqnr_db", "sqnr_db", "bias_shift"}}} (clipping and layers since
+//                   MSE clipping; older files read as clipping "max"). The int8 convs'
+//                   biases in the graph hold their bias correction (graph/int8.h)
+//   precisions      the arithmetic each conv runs in by default (graph/precision.h) as JSON
+//                   {"others": "fp32", "convs": {conv: "int8" | "bf16" | ...}}; absent: all
+//                   fp32, or for an older int8 file every conv with an input scale in int8
 //   source          the checkpoint's file name     weights  "net" or "net_ema"
 // Loading it skips the unpickler, the config detection, the builder and the passes.
 #pragma once
@@ -18,6 +25,7 @@
 
 #include "graph/graph.h"
 #include "graph/int8.h"
+#include "graph/precision.h"
 #include "nets/star/config.h"
 
 namespace starface::star {
@@ -33,6 +41,9 @@ struct ModelFileInfo {
   std::string source;              // the checkpoint's file name, without its folder
   std::string weights = "net";     // the checkpoint entry converted
   graph::Int8Calibration int8;     // precision "int8"
+  // What each conv runs in unless the user asks otherwise; its int8_input_scales are those
+  // of `int8` (stored once, there).
+  graph::ConvPrecisions precisions;
 };
 
 struct ModelFile {

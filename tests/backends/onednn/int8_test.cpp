@@ -76,7 +76,7 @@ BothRuns run_both(const Graph& g, const Tensor& input, const std::vector<std::st
                   const Scales& scales) {
   BothRuns r;
   r.want = ref::compile(g)->run(input, outputs);
-  OnednnPlan plan(g, 1, false, scales);
+  OnednnPlan plan(g, 1, graph::ConvPrecisions::int8_at(scales));
   r.got = plan.run(input, outputs);
   r.int8_convs = plan.last_program_stats().int8_convs;
   r.reorders = plan.last_program_stats().layout_reorders;
@@ -98,7 +98,9 @@ TEST(Int8Plans, OneConvOnGridValuesIsExactForEveryEpilogueAndGeometry) {
         const Shape out{1, 20, stride == 1 ? 11 : 6, stride == 1 ? 9 : 5};
         const ValueId r = residual ? net.conv(net.x, 20, 1, 1, 0) : -1;  // stays float32
         const ValueId map = bias_map ? net.constant(out, -2.0f, 2.0f) : -1;
-        const ValueId y = net.conv(net.x, 20, kernel, stride, kernel / 2, relu, map, r);
+        // The ReLU (a no-op on these inputs) makes the input unsigned, so uint8.
+        const ValueId in = net.op(OpKind::kRelu, {net.x});
+        const ValueId y = net.conv(in, 20, kernel, stride, kernel / 2, relu, map, r);
         snap_weights(net.g, y);
         const std::string name = net.output(y);
         const BothRuns run = run_both(net.g, grid_input({batch, 13, 11, 9}, kInputScale, epilogue),
@@ -117,7 +119,8 @@ TEST(Int8Plans, OneConvOnGridValuesIsExactForEveryEpilogueAndGeometry) {
 TEST(Int8Plans, ChainsStoreUint8MapsWithinTheirRoundingBound) {
   for (bool request_a : {false, true}) {
     Net net({1, 16, 12, 10});
-    const ValueId a = net.conv(net.x, 24, 1, 1, 0, true);
+    const ValueId in = net.op(OpKind::kRelu, {net.x});  // unsigned: uint8 all along
+    const ValueId a = net.conv(in, 24, 1, 1, 0, true);
     const ValueId b = net.conv(a, 24, 3, 1, 1, true);
     const ValueId c = net.conv(b, 8, 1, 1, 0, false, -1, -1);
     for (ValueId v : {a, b, c}) snap_weights(net.g, v);
@@ -134,7 +137,7 @@ TEST(Int8Plans, ChainsStoreUint8MapsWithinTheirRoundingBound) {
     if (request_a) outputs.push_back(na);
     const BothRuns run = run_both(net.g, input, outputs, scales);
     EXPECT_EQ(run.int8_convs, 3);
-    // Only the caller's input is quantized on the way; a requested a is float32 for b too.
+    // Only the ReLU of the input is quantized on the way; a requested a is float32 for b too.
     EXPECT_EQ(run.reorders, request_a ? 2 : 1);
     // Rounding a to sa moves b by at most gain(b) * sa / 2; b's own rounding adds sb / 2.
     const double b_error =
@@ -153,7 +156,8 @@ TEST(Int8Plans, ChainsStoreUint8MapsWithinTheirRoundingBound) {
 // conv runs in float32.
 TEST(Int8Plans, OtherReadersAndUncalibratedConvsKeepFloat32) {
   Net net({1, 8, 10, 10});
-  const ValueId a = net.conv(net.x, 8, 1, 1, 0, true);
+  const ValueId in = net.op(OpKind::kRelu, {net.x});  // unsigned: uint8
+  const ValueId a = net.conv(in, 8, 1, 1, 0, true);
   const ValueId pooled = net.op(OpKind::kMaxPool2x2, {a});
   const ValueId b = net.conv(a, 8, 3, 1, 1, true);
   const ValueId c = net.conv(b, 8, 3, 1, 1);  // not calibrated
@@ -177,7 +181,7 @@ TEST(Int8Plans, Int8WithoutScalesIsAClearError) {
   Net net({1, 4, 6, 6});
   net.output(net.conv(net.x, 4, 1, 1, 0));
   try {
-    compile(net.g, "int8");
+    compile(net.g, graph::ConvPrecisions::uniform(graph::Precision::kInt8));
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kBadArgument);

@@ -27,7 +27,7 @@ class WinogradPlans : public ::testing::Test {
                       const std::vector<std::string>& outputs, int winograd_convs,
                       const std::string& what) {
     const TensorMap want = ref::compile(graph)->run(input, outputs);
-    OnednnPlan plan(graph, 1, /*winograd=*/true);
+    OnednnPlan plan(graph, 1, graph::ConvPrecisions::uniform(graph::Precision::kFp32Winograd));
     const TensorMap got = plan.run(input, outputs);
     EXPECT_EQ(plan.last_program_stats().winograd_convs, winograd_convs) << what;
     for (const std::string& name : outputs) {
@@ -85,16 +85,15 @@ TEST_F(WinogradPlans, Fp32NeverUsesWinograd) {
   const TensorMap exact = plan.run(input, outs);
   EXPECT_EQ(plan.last_program_stats().winograd_convs, 0);
   // compile() with the default precision is the same exact program, bit for bit.
-  const TensorMap again = compile(net.g, "fp32")->run(input, outs);
+  const TensorMap again = compile(net.g, graph::ConvPrecisions{})->run(input, outs);
   EXPECT_EQ(max_abs_diff(exact.at(outs[0]), again.at(outs[0])), 0.0);
-  EXPECT_THROW(compile(net.g, "fp64"), Error);
 }
 
 TEST_F(WinogradPlans, ProfileNamesTheWinogradConvs) {
   Net net({1, 8, 10, 10});
   const ValueId y = net.conv(net.x, 8, 3, 1, 1, true);
   const std::vector<std::string> outs{net.output(y)};
-  const auto plan = compile(net.g, "fp32-fast");
+  const auto plan = compile(net.g, graph::ConvPrecisions::uniform(graph::Precision::kFp32Winograd));
   plan->set_profiling(true);
   plan->run(random_tensor({1, 8, 10, 10}, 9), outs);
   bool found = false;
@@ -110,7 +109,7 @@ TEST(WinogradMeasured, TimedChoiceStillMatchesReference) {
   const std::vector<std::string> outs{net.output(y)};
   const Tensor input = random_tensor({1, 32, 24, 24}, 10);
   const TensorMap want = ref::compile(net.g)->run(input, outs);
-  const TensorMap got = compile(net.g, "fp32-fast")->run(input, outs);
+  const TensorMap got = compile(net.g, graph::ConvPrecisions::uniform(graph::Precision::kFp32Winograd))->run(input, outs);
   EXPECT_LE(max_abs_diff(got.at(outs[0]), want.at(outs[0])),
             kWinogradTolerance * std::max(1.0, max_abs(want.at(outs[0]))));
 }

@@ -6,6 +6,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "backends/onednn/onednn_backend.h"
 #include "engine/detector.h"
 #include "import/checkpoint.h"
 #include "import/npy.h"
@@ -13,6 +14,7 @@
 #include "nets/retinaface/postprocess.h"
 #include "nets/retinaface/retinaface_testing.h"
 #include "vision/face_detector.h"
+#include "vision/image.h"
 
 namespace starface::retinaface {
 namespace {
@@ -279,6 +281,55 @@ TEST(RetinaFaceDetector, OnednnMatchesReferenceOnAnySize) {
     EXPECT_LE(max_abs_diff(got.at("loc"), want.at("loc")), rf_tolerance("raw_loc_abs"));
     EXPECT_LE(max_abs_diff(got.at("conf"), want.at("conf")), rf_tolerance("raw_conf_abs"));
     EXPECT_LE(max_abs_diff(got.at("landms"), want.at("landms")), rf_tolerance("raw_landms_abs"));
+  }
+}
+
+double box_iou(const Detection& a, const Detection& b) {
+  const double w = std::max(0.0f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
+  const double h = std::max(0.0f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
+  const double area_a = (a.x2 - a.x1) * (a.y2 - a.y1), area_b = (b.x2 - b.x1) * (b.y2 - b.y1);
+  return w * h / (area_a + area_b - w * h);
+}
+
+// The detector runs the precision it is given, or refuses it by name: never a substitute.
+// The float ones find every fp32 face (score >= 0.5) again with IoU >= 0.95.
+TEST(RetinaFaceDetector, HonoursEveryFloatPrecisionAndRefusesInt8) {
+  EngineOptions int8 = one_thread();
+  int8.precision = graph::Precision::kInt8;
+  std::string message;
+  EXPECT_EQ(error_of([&] { Detector::load(rf_model().string(), int8); }, &message),
+            ErrorCode::kBadArgument);
+  EXPECT_NE(message.find("int8"), std::string::npos) << message;
+
+  const auto exact = Detector::load(rf_model().string(), one_thread());
+  EXPECT_EQ(exact->precision(), graph::Precision::kFp32);
+  for (graph::Precision p : {graph::Precision::kFp32Winograd, graph::Precision::kBf16}) {
+    SCOPED_TRACE(graph::precision_name(p));
+    EngineOptions options = one_thread();
+    options.precision = p;
+    if (p == graph::Precision::kBf16 && !backends::onednn::has_bf16()) {
+      EXPECT_EQ(error_of([&] { Detector::load(rf_model().string(), options); }, &message),
+                ErrorCode::kBadArgument);
+      EXPECT_NE(message.find("avx512_bf16"), std::string::npos) << message;
+      continue;
+    }
+    const auto reduced = Detector::load(rf_model().string(), options);
+    EXPECT_EQ(reduced->precision(), p);
+    for (const char* name : {"0.jpg", "16.jpg", "89.jpg"}) {
+      const cv::Mat image =
+          vision::read_image((starface::testing::shared_dir() / "data/images" / name).string());
+      const auto want = vision::detect_faces(*exact, image);
+      const auto got = vision::detect_faces(*reduced, image);
+      int faces = 0;
+      for (const Detection& w : want) {
+        if (w.score < 0.5f) continue;
+        ++faces;
+        double best = 0;
+        for (const Detection& g : got) best = std::max(best, box_iou(w, g));
+        EXPECT_GE(best, 0.95) << name;
+      }
+      EXPECT_GE(faces, 1) << name;
+    }
   }
 }
 

@@ -38,7 +38,7 @@ TEST(FastPrecision, LandmarksDriftFromExactFp32ByAtMostTwoHundredthsOfACropPixel
   const std::string model = star_fixture("models/star_wflw_full_random.pth");
   EngineOptions exact;
   EngineOptions fast;
-  fast.precision = "fp32-fast";
+  fast.precision = graph::Precision::kFp32Winograd;
   const Tensor input = all_inputs();
   const Tensor want = Engine::load(model, exact)->landmarks(input);
   const Tensor got = Engine::load(model, fast)->landmarks(input);

@@ -29,7 +29,7 @@ inline double golden_slack() { return golden_fast() ? kFastSlack : 1.0; }
 inline EngineOptions golden_options(const std::string& backend) {
   EngineOptions options;
   options.backend = backend;
-  options.precision = STARFACE_GOLDEN_PRECISION;
+  options.precision = parse_requested_precision(STARFACE_GOLDEN_PRECISION);
   if (golden_fast()) {
     backends::onednn::set_winograd_choice(backends::onednn::WinogradChoice::kAlways);
   }

@@ -12,6 +12,8 @@
 
 #include "core/timer.h"
 #include "engine/engine.h"
+#include "graph/int8.h"
+#include "graph/precision.h"
 #include "import/expect_error.h"
 #include "import/npy.h"
 #include "import/safetensors.h"
@@ -131,7 +133,7 @@ TEST_F(ModelFile, Float16HalvesTheLargeConstantsAndStaysNearFloat32) {
   const auto exact = Engine::load(fp32);
   const auto half = Engine::load(fp16);
   EXPECT_EQ(half->source().storage, "fp16");
-  EXPECT_EQ(half->precision(), "fp32");  // compute stays float32
+  EXPECT_EQ(half->precision(), graph::Precision::kFp32);  // compute stays float32
   const Tensor input = input_named("input_a");
   const Drift d = landmark_drift(exact->landmarks(input), half->landmarks(input));
   std::printf("tiny fp16 vs fp32 landmarks: mean %.4f px, max %.4f px\n", d.mean_px, d.max_px);
@@ -251,6 +253,93 @@ TEST_F(ModelFile, RefusesForeignCorruptAndTruncatedFiles) {
   const std::string empty = path("empty.safetensors");
   write_bytes(empty, "");
   EXPECT_TRUE(throws_error([&] { Engine::load(empty); }, ErrorCode::kTruncatedArchive, {empty}));
+}
+
+// The name of the first conv of `g` that int8 may take (dense, computed input).
+std::string first_int8_candidate(const graph::Graph& g) {
+  for (const graph::Node& n : g.nodes()) {
+    if (graph::int8_candidate(g, n)) return n.name;
+  }
+  return "";
+}
+
+TEST_F(ModelFile, PerConvPrecisionsRoundTripAndGovernTheDefaultRun) {
+  const std::string fp32 = convert("star_wflw_tiny", "fp32");
+  star::ModelFile file = star::read_model_file(fp32);
+  EXPECT_EQ(file.info.precisions.others, graph::Precision::kFp32);
+  EXPECT_TRUE(file.info.precisions.convs.empty());
+  const std::string conv = first_int8_candidate(file.graph);
+  ASSERT_FALSE(conv.empty());
+
+  // Winograd by default, one conv held to exact fp32.
+  file.info.precisions.others = graph::Precision::kFp32Winograd;
+  file.info.precisions.convs[conv] = graph::Precision::kFp32;
+  const std::string mixed = path("mixed.safetensors");
+  star::write_model_file(mixed, file.graph, file.config, file.info);
+  const star::ModelFile back = star::read_model_file(mixed);
+  EXPECT_EQ(back.info.precisions.others, graph::Precision::kFp32Winograd);
+  EXPECT_EQ(back.info.precisions.convs, file.info.precisions.convs);
+
+  const auto by_default = Engine::load(mixed);
+  EXPECT_EQ(by_default->precision(), graph::Precision::kFp32Winograd);
+  EXPECT_EQ(by_default->conv_precisions().of(conv), graph::Precision::kFp32);
+  EngineOptions exact;
+  exact.precision = graph::Precision::kFp32;
+  const auto asked = Engine::load(mixed, exact);
+  EXPECT_EQ(asked->conv_precisions().of(conv), graph::Precision::kFp32);
+  EXPECT_EQ(asked->conv_precisions().others, graph::Precision::kFp32);
+}
+
+TEST_F(ModelFile, AnInt8FileRunsInt8OrFp32AndRefusesOtherPrecisionsNamingWhatItHolds) {
+  const std::string fp32 = convert("star_wflw_tiny", "fp32");
+  star::ModelFile file = star::read_model_file(fp32);
+  const std::string conv = first_int8_candidate(file.graph);
+  file.info.precision = "int8";
+  file.info.int8.input_scales[conv] = 0.01f;
+  file.info.precisions = graph::ConvPrecisions::int8_at(file.info.int8.input_scales);
+  const std::string int8 = path("int8.safetensors");
+  star::write_model_file(int8, file.graph, file.config, file.info);
+
+  EXPECT_EQ(Engine::load(int8)->precision(), graph::Precision::kInt8);
+  EngineOptions fp32_options;
+  fp32_options.precision = graph::Precision::kFp32;
+  EXPECT_EQ(Engine::load(int8, fp32_options)->precision(), graph::Precision::kFp32);
+  for (graph::Precision other : {graph::Precision::kBf16, graph::Precision::kFp32Winograd}) {
+    EngineOptions o;
+    o.precision = other;
+    EXPECT_TRUE(throws_error([&] { Engine::load(int8, o); }, ErrorCode::kBadArgument,
+                             {int8, "holds an int8 model", graph::precision_name(other)}));
+  }
+}
+
+TEST_F(ModelFile, ACorruptPrecisionTableIsRefusedByName) {
+  const std::string good = convert("star_wflw_tiny", "fp32");
+  const star::ModelFile file = star::read_model_file(good);
+  const std::string conv = first_int8_candidate(file.graph);
+  import::SafetensorsFile raw = import::read_safetensors(good);
+  struct Case {
+    std::string name, table, message;
+  };
+  const std::vector<Case> cases{
+      {"not_json", "{", "precision table is not valid JSON"},
+      {"no_convs", R"({"others": "fp32"})", "'convs'"},
+      {"unknown_conv", R"({"others": "fp32", "convs": {"no.such.conv": "bf16"}})",
+       "'no.such.conv', which is not a conv"},
+      {"unknown_precision", R"({"others": "fp32", "convs": {")" + conv + R"(": "fp8"}})",
+       "conv '" + conv + "' has precision \"fp8\""},
+      {"int8_without_scale", R"({"others": "fp32", "convs": {")" + conv + R"(": "int8"}})",
+       "conv '" + conv + "' is int8 but has no calibrated scale"},
+      {"int8_others", R"({"others": "int8", "convs": {}})", "'others' cannot be int8"},
+  };
+  for (const Case& c : cases) {
+    import::SafetensorsFile copy = raw;
+    copy.metadata["precisions"] = c.table;
+    const std::string bad = path(c.name + ".safetensors");
+    import::write_safetensors(bad, copy.tensors, copy.metadata);
+    EXPECT_TRUE(
+        throws_error([&] { Engine::load(bad); }, ErrorCode::kNotACheckpoint, {bad, c.message}))
+        << c.name;
+  }
 }
 
 #else  // STARFACE_MODEL_FILE_FULL
