@@ -199,8 +199,7 @@ class FaceDetector {
  public:
   FaceDetector(const std::string& model_path, const std::string& device,
                double confidence_threshold, double nms_threshold, double vis_threshold,
-               const py::object& threads, const std::string& backend,
-               const std::string& precision)
+               const py::object& threads, const std::string& backend, const std::string& precision)
       : confidence_(confidence_threshold), vis_(vis_threshold) {
     check_device(device);
     // The detector's list is OpenFace's: score > 0.02 after NMS(0.4). A higher score
@@ -228,8 +227,7 @@ class FaceDetector {
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mutex_);
-      found = resize == 1.0 ? vision::detect_faces(*detector_, img)
-                            : scaled_back(detector_->detect(input_tensor(img, resize)), resize);
+      found = vision::detect_faces(*detector_, img, resize);
     }
     std::vector<retinaface::Detection> kept;
     for (const auto& d : found) {
@@ -256,7 +254,7 @@ class FaceDetector {
     Tensor t;
     {
       py::gil_scoped_release release;
-      t = input_tensor(img, resize);
+      t = vision::detector_input(img, resize);
     }
     return py::make_tuple(tensor_array(t), image_array(img));
   }
@@ -280,38 +278,6 @@ class FaceDetector {
     if (!(resize > 0.0) || !std::isfinite(resize)) {
       bad_argument("resize must be a positive finite number, got " + std::to_string(resize));
     }
-  }
-
-  // resize 1 is vision::detector_input, the path every caller shares. Otherwise upstream
-  // Pytorch_Retinaface's detect.py, not OpenFace's bug: resize the float image, subtract
-  // the mean, let the priors follow the resized size (scaled_back divides the results).
-  static Tensor input_tensor(const cv::Mat& img, double resize) {
-    if (resize == 1.0) return vision::detector_input(img);
-    cv::Mat f;
-    img.convertTo(f, CV_32FC3);
-    cv::resize(f, f, cv::Size(), resize, resize, cv::INTER_LINEAR);
-    if (f.empty()) bad_argument("resize " + std::to_string(resize) + " leaves no pixels");
-    Tensor t(DType::kFloat32, {1, 3, f.rows, f.cols});
-    float* dst = t.data<float>();
-    const float mean[3] = {104.0f, 117.0f, 123.0f};
-    const int64_t plane = static_cast<int64_t>(f.rows) * f.cols;
-    for (int y = 0; y < f.rows; ++y) {
-      const float* src = f.ptr<float>(y);
-      for (int x = 0; x < f.cols; ++x) {
-        for (int c = 0; c < 3; ++c) dst[c * plane + y * f.cols + x] = src[3 * x + c] - mean[c];
-      }
-    }
-    return t;
-  }
-
-  static std::vector<retinaface::Detection> scaled_back(std::vector<retinaface::Detection> found,
-                                                        double resize) {
-    const float s = static_cast<float>(resize);
-    for (auto& d : found) {
-      d.x1 /= s, d.y1 /= s, d.x2 /= s, d.y2 /= s;
-      for (float& p : d.points) p /= s;
-    }
-    return found;
   }
 
   static py::array_t<float> rows(const std::vector<retinaface::Detection>& found) {
@@ -364,13 +330,13 @@ PYBIND11_MODULE(_starface, m) {
         "The threading runtime, this thread's thread count and the waiting policy in effect");
 
   py::class_<LandmarkDetector>(m, "LandmarkDetector")
-      .def(py::init<const std::string&, const std::string&, const std::vector<int>&,
-                    const py::object&, const std::string&, const std::string&,
-                    const std::string&>(),
-           py::arg("model_path"), py::arg("device") = "cpu",
-           py::arg("device_ids") = std::vector<int>{-1}, py::arg("threads") = py::none(),
-           py::arg("backend") = "onednn", py::arg("weights") = "net",
-           py::arg("precision") = starface::kModelPrecision)
+      .def(
+          py::init<const std::string&, const std::string&, const std::vector<int>&,
+                   const py::object&, const std::string&, const std::string&, const std::string&>(),
+          py::arg("model_path"), py::arg("device") = "cpu",
+          py::arg("device_ids") = std::vector<int>{-1}, py::arg("threads") = py::none(),
+          py::arg("backend") = "onednn", py::arg("weights") = "net",
+          py::arg("precision") = starface::kModelPrecision)
       .def("detect_landmarks", &LandmarkDetector::detect_landmarks, py::arg("image"),
            py::arg("dets"), py::arg("confidence_threshold") = 0.5)
       .def("infer", &LandmarkDetector::infer, py::arg("tensor"), py::arg("heatmaps") = false)

@@ -1,5 +1,7 @@
 #include "vision/face_detector.h"
 
+#include <opencv2/imgproc.hpp>
+
 #include "core/error.h"
 
 namespace starface::vision {
@@ -11,7 +13,7 @@ constexpr float kMeanBgr[3] = {104.0f, 117.0f, 123.0f};
 
 }  // namespace
 
-Tensor detector_input(const cv::Mat& image_bgr) {
+Tensor detector_input(const cv::Mat& image_bgr, double resize) {
   if (image_bgr.empty() || image_bgr.type() != CV_8UC3 || image_bgr.dims != 2) {
     throw Error(ErrorCode::kBadInput,
                 "detector input: expected a non-empty 8-bit 3-channel BGR image, found " +
@@ -19,22 +21,37 @@ Tensor detector_input(const cv::Mat& image_bgr) {
                     " with " + std::to_string(image_bgr.channels()) + " channels of depth " +
                     std::to_string(image_bgr.depth()));
   }
-  const int64_t h = image_bgr.rows, w = image_bgr.cols;
+  // uint8 -> float32 is exact, so resize 1 gives the same values as subtracting in place.
+  cv::Mat image;
+  image_bgr.convertTo(image, CV_32FC3);
+  if (resize != 1.0) cv::resize(image, image, cv::Size(), resize, resize, cv::INTER_LINEAR);
+  if (image.empty()) {
+    throw Error(ErrorCode::kBadArgument,
+                "resize " + std::to_string(resize) + " leaves no pixels of the image");
+  }
+  const int64_t h = image.rows, w = image.cols;
   Tensor input(DType::kFloat32, {1, 3, h, w});
   float* planes = input.data<float>();
   for (int64_t y = 0; y < h; ++y) {
-    const uint8_t* row = image_bgr.ptr<uint8_t>(static_cast<int>(y));
+    const float* row = image.ptr<float>(static_cast<int>(y));
     for (int64_t x = 0; x < w; ++x) {
-      for (int c = 0; c < 3; ++c) {
-        planes[(c * h + y) * w + x] = static_cast<float>(row[3 * x + c]) - kMeanBgr[c];
-      }
+      for (int c = 0; c < 3; ++c) planes[(c * h + y) * w + x] = row[3 * x + c] - kMeanBgr[c];
     }
   }
   return input;
 }
 
-std::vector<retinaface::Detection> detect_faces(Detector& detector, const cv::Mat& image_bgr) {
-  return detector.detect(detector_input(image_bgr));
+std::vector<retinaface::Detection> detect_faces(Detector& detector, const cv::Mat& image_bgr,
+                                                double resize) {
+  std::vector<retinaface::Detection> found = detector.detect(detector_input(image_bgr, resize));
+  if (resize != 1.0) {
+    const float s = static_cast<float>(resize);
+    for (auto& d : found) {
+      d.x1 /= s, d.y1 /= s, d.x2 /= s, d.y2 /= s;
+      for (float& p : d.points) p /= s;
+    }
+  }
+  return found;
 }
 
 }  // namespace starface::vision
