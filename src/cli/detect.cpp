@@ -80,7 +80,12 @@ void run_detect(const DetectFlags& f) {
   }
   // The image first: a typo in its path fails before the model loads.
   const cv::Mat image = vision::read_image(f.image);
-  const auto detector = Detector::load(f.model, f.flags.engine_options());
+  // int8 calibrates on the image itself (`starface run` calibrates on its inputs' frames).
+  const EngineOptions options = f.flags.engine_options();
+  const std::vector<Tensor> int8_frames = options.precision == graph::Precision::kInt8
+                                              ? std::vector<Tensor>{vision::detector_input(image)}
+                                              : std::vector<Tensor>{};
+  const auto detector = Detector::load(f.model, options, int8_frames);
   std::vector<double> ms;
   std::vector<retinaface::Detection> all;
   for (int run = 0; run < f.runs; ++run) {

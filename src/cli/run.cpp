@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "engine/detector.h"
 #include "pipeline/atomic_file.h"
+#include "pipeline/calibration_crops.h"
 #include "pipeline/inputs.h"
 #include "pipeline/model_files.h"
 #include "pipeline/run_inputs.h"
@@ -45,6 +46,9 @@ struct RunFlags {
   bool online_setting = false;
   bool offline_setting = false;
 };
+
+// Frames the detector's int8 scales come from (spread over the first video).
+constexpr int kDetectorCalibrationFrames = 8;
 
 // --detector-precision auto: the landmark model's precision where the detector runs it,
 // and fp32-fast for int8 (the detector has no int8 calibration).
@@ -168,7 +172,12 @@ void run_with_folder(const RunFlags& f, const std::vector<pipeline::Input>& inpu
   }
   EngineOptions detector_options = f.model.engine_options();
   detector_options.precision = detector_precision(f.detector_precision, engine->precision());
-  const auto detector = Detector::load(detector_path.string(), detector_options);
+  // int8 calibrates the detector on frames of the inputs themselves.
+  const std::vector<Tensor> int8_frames =
+      detector_options.precision == graph::Precision::kInt8
+          ? pipeline::calibration_frames(inputs, kDetectorCalibrationFrames)
+          : std::vector<Tensor>{};
+  const auto detector = Detector::load(detector_path.string(), detector_options, int8_frames);
   pipeline::FaceModels models{
       [&](const cv::Mat& image) { return vision::detect_faces(*detector, image); },
       [&](const Tensor& crops) { return engine->landmarks(crops); }, engine->config().points};
@@ -285,8 +294,9 @@ void add_run(CLI::App& app) {
   add_model_flags(*cmd, f->model);
   cmd->add_option("--detector-precision", f->detector_precision,
                   "Arithmetic of the detector: auto (the landmark model's; fp32-fast when that "
-                  "is int8, which the detector lacks), fp32, fp32-fast or bf16")
-      ->check(CLI::IsMember({"auto", "fp32", "fp32-fast", "bf16"}));
+                  "is int8), fp32, fp32-fast, bf16 or int8 (calibrated at start on 8 frames "
+                  "spread over the first video of the inputs)")
+      ->check(CLI::IsMember({"auto", "fp32", "fp32-fast", "bf16", "int8"}));
   cmd->callback([f] { run(*f); });
 }
 

@@ -3,9 +3,11 @@
 #include <map>
 #include <utility>
 
-#include "core/threads.h"
 #include "backends/onednn/onednn_backend.h"
+#include "core/threads.h"
+#include "engine/calibrate.h"
 #include "engine/compile.h"
+#include "graph/passes/passes.h"
 #include "import/checkpoint.h"
 #include "nets/retinaface/builder.h"
 #include "nets/retinaface/postprocess.h"
@@ -18,10 +20,10 @@ namespace {
 // resize targets and the plans' memory are per size).
 class RetinaFaceDetector : public Detector {
  public:
-  RetinaFaceDetector(TensorMap state_dict, EngineOptions options)
+  RetinaFaceDetector(TensorMap state_dict, EngineOptions options, graph::ConvPrecisions precisions)
       : state_dict_(std::move(state_dict)),
         options_(std::move(options)),
-        precisions_(graph::ConvPrecisions::uniform(precision())) {}
+        precisions_(std::move(precisions)) {}
 
   TensorMap run(const Tensor& input) override {
     set_num_threads(options_.threads);  // the calling thread's OpenMP setting, as Engine::run
@@ -45,7 +47,6 @@ class RetinaFaceDetector : public Detector {
     return options_.precision.value_or(graph::Precision::kFp32);
   }
 
- private:
   // (H, W) of a float32 [1, 3, H, W] input; kBadDtype / kShapeMismatch otherwise.
   static std::pair<int64_t, int64_t> image_size(const Tensor& input) {
     if (!input.defined() || input.dtype() != DType::kFloat32) {
@@ -61,6 +62,7 @@ class RetinaFaceDetector : public Detector {
     return {s[2], s[3]};
   }
 
+ private:
   graph::Plan& plan_for(int64_t height, int64_t width) {
     auto& slot = plans_[{height, width}];
     if (!slot) {
@@ -76,14 +78,41 @@ class RetinaFaceDetector : public Detector {
   std::map<std::pair<int64_t, int64_t>, std::unique_ptr<graph::Plan>> plans_;
 };
 
+// int8 scales for the detector's convs from its conv inputs on `frames` (all of the first
+// frame's size: the graph is built per size, with the same conv names at every size).
+// Without bias correction: it would have to be folded into every per-size graph. The
+// depthwise convs are no int8 candidates (oneDNN's int8 depthwise kernels are not faster
+// than its fp32 ones at these channel counts) and stay fp32.
+graph::ConvPrecisions calibrate_detector(const TensorMap& state_dict,
+                                         const std::vector<Tensor>& frames) {
+  const auto [height, width] = RetinaFaceDetector::image_size(frames.front());
+  for (const Tensor& f : frames) {
+    if (RetinaFaceDetector::image_size(f) != std::make_pair(height, width)) {
+      throw Error(ErrorCode::kBadArgument,
+                  "detector int8 calibration: frames of one size needed, found " +
+                      shape_str(frames.front().shape()) + " and " + shape_str(f.shape()));
+    }
+  }
+  const graph::Graph optimized = graph::passes::optimize(
+      retinaface::build_graph(state_dict, height, width), retinaface::head_outputs());
+  CalibrationRules rules;
+  rules.bias_correction = false;
+  const graph::Int8Calibration calibration = calibrate_int8(optimized, frames, rules);
+  return graph::ConvPrecisions::int8_at(calibration.input_scales);
+}
+
 }  // namespace
 
-std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOptions& options) {
+std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOptions& options,
+                                         const std::vector<Tensor>& int8_frames) {
   detail::check_backend(options.backend);
-  if (options.precision == graph::Precision::kInt8) {
+  const bool int8 = options.precision == graph::Precision::kInt8;
+  if (int8 && int8_frames.empty()) {
     // int8 needs calibrated input scales, which a RetinaFace checkpoint does not carry.
     throw Error(ErrorCode::kBadArgument,
-                "the detector has no int8 calibration: run it as fp32, fp32-fast or bf16");
+                "the detector has no int8 calibration: give it frames to calibrate on "
+                "(starface run --detector-precision int8 takes them from the inputs), or run "
+                "it as fp32, fp32-fast or bf16");
   }
   if (options.precision && options.backend == "onednn") {
     backends::onednn::check_supported(*options.precision);
@@ -98,7 +127,11 @@ std::unique_ptr<Detector> Detector::load(const std::string& path, const EngineOp
   } catch (const Error& e) {
     detail::rethrow_naming(path, e);
   }
-  return std::make_unique<RetinaFaceDetector>(std::move(state_dict), options);
+  graph::ConvPrecisions precisions =
+      int8 ? calibrate_detector(state_dict, int8_frames)
+           : graph::ConvPrecisions::uniform(options.precision.value_or(graph::Precision::kFp32));
+  return std::make_unique<RetinaFaceDetector>(std::move(state_dict), options,
+                                              std::move(precisions));
 }
 
 }  // namespace starface

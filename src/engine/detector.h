@@ -16,9 +16,12 @@ namespace starface {
 class Detector {
  public:
   // `options.weights` is ignored (a detector checkpoint has one set of weights). Precision:
-  // fp32 (the default), fp32-fast or bf16; int8 is refused (kBadArgument), as bf16 is on a
-  // CPU without avx512_bf16.
-  static std::unique_ptr<Detector> load(const std::string& path, const EngineOptions& options = {});
+  // fp32 (the default), fp32-fast, bf16 (kBadArgument on a CPU without avx512_bf16), or
+  // int8, calibrated here on `int8_frames` (detector inputs of one size, e.g. frames of the
+  // video to process; kBadArgument without them): its dense convs in int8, the depthwise
+  // ones in fp32.
+  static std::unique_ptr<Detector> load(const std::string& path, const EngineOptions& options = {},
+                                        const std::vector<Tensor>& int8_frames = {});
   virtual ~Detector() = default;
 
   // input: float32 [1, 3, H, W], BGR minus (104, 117, 123), native image size.
@@ -29,7 +32,7 @@ class Detector {
   virtual std::vector<retinaface::Detection> detect(const Tensor& input) = 0;
 
   virtual std::string backend_info() const = 0;
-  // The precision its convs run in (fp32 unless asked otherwise; never int8).
+  // The precision its convs run in (fp32 unless asked otherwise).
   virtual graph::Precision precision() const = 0;
 };
 

@@ -97,4 +97,30 @@ std::vector<Tensor> calibration_crops(const CalibrationSource& source) {
   return crops;
 }
 
+std::vector<Tensor> calibration_frames(const std::vector<Input>& inputs, int count) {
+  std::vector<Tensor> frames;
+  for (const Input& input : inputs) {
+    if (input.kind != Input::Kind::kVideo) continue;
+    vision::VideoSource video(input.path);
+    const long every = std::max(1L, std::max(1L, video.expected_frames()) / std::max(1, count));
+    vision::Frame frame;
+    for (long n = 0; static_cast<int>(frames.size()) < count && video.next(frame); ++n) {
+      if (n % every == 0) frames.push_back(vision::detector_input(frame.image));
+    }
+    if (!frames.empty()) return frames;
+  }
+  cv::Size size;
+  for (const Input& input : inputs) {
+    if (input.kind != Input::Kind::kImages) continue;
+    for (const std::string& file : input.files) {
+      if (static_cast<int>(frames.size()) >= count) return frames;
+      const cv::Mat image = vision::read_image(file);
+      if (frames.empty()) size = image.size();
+      if (image.size() == size) frames.push_back(vision::detector_input(image));
+    }
+  }
+  if (frames.empty()) throw Error(ErrorCode::kBadInput, "no frame to calibrate the detector on");
+  return frames;
+}
+
 }  // namespace starface::pipeline

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "pipeline/inputs.h"
 
 namespace starface::pipeline {
 
@@ -22,5 +23,10 @@ struct CalibrationSource {
 // float32 [1, 3, 256, 256] crops, at least one. kBadInput naming the path for an input
 // that cannot be read; kBadInput when no crop was found at all.
 std::vector<Tensor> calibration_crops(const CalibrationSource& source);
+
+// What the detector calibrates its int8 convs on (Detector::load's int8_frames): the
+// detector inputs of up to `count` frames spread over the first video among `paths`, or of
+// the images of the first image's size when there is no video. kBadInput when none.
+std::vector<Tensor> calibration_frames(const std::vector<Input>& inputs, int count);
 
 }  // namespace starface::pipeline

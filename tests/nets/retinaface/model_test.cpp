@@ -291,15 +291,52 @@ double box_iou(const Detection& a, const Detection& b) {
   return w * h / (area_a + area_b - w * h);
 }
 
-// The detector runs the precision it is given, or refuses it by name: never a substitute.
-// The float ones find every fp32 face (score >= 0.5) again with IoU >= 0.95.
-TEST(RetinaFaceDetector, HonoursEveryFloatPrecisionAndRefusesInt8) {
+cv::Mat data_image(const char* name) {
+  return vision::read_image((starface::testing::shared_dir() / "data/images" / name).string());
+}
+
+// int8 needs frames to calibrate on, all of one size; with them it runs int8 convs and
+// finds every face fp32 finds (score >= 0.5) on the images it calibrated on.
+TEST(RetinaFaceDetector, Int8CalibratesOnFramesAndFindsTheSameFaces) {
   EngineOptions int8 = one_thread();
   int8.precision = graph::Precision::kInt8;
   std::string message;
   EXPECT_EQ(error_of([&] { Detector::load(rf_model().string(), int8); }, &message),
             ErrorCode::kBadArgument);
-  EXPECT_NE(message.find("int8"), std::string::npos) << message;
+  EXPECT_NE(message.find("no int8 calibration"), std::string::npos) << message;
+  const cv::Mat a = data_image("0.jpg"), b = data_image("16.jpg");
+  const cv::Mat other_size = data_image("no_face_gradient_640x480.png");
+  EXPECT_EQ(error_of(
+                [&] {
+                  Detector::load(rf_model().string(), int8,
+                                 {vision::detector_input(a), vision::detector_input(other_size)});
+                },
+                &message),
+            ErrorCode::kBadArgument);
+  EXPECT_NE(message.find("one size"), std::string::npos) << message;
+
+  const auto exact = Detector::load(rf_model().string(), one_thread());
+  for (const cv::Mat& image : {a, b}) {
+    const auto reduced = Detector::load(rf_model().string(), int8, {vision::detector_input(image)});
+    EXPECT_EQ(reduced->precision(), graph::Precision::kInt8);
+    EXPECT_NE(reduced->backend_info().find("int8"), std::string::npos);
+    int faces = 0;
+    const auto got = vision::detect_faces(*reduced, image);
+    for (const Detection& w : vision::detect_faces(*exact, image)) {
+      if (w.score < 0.5f) continue;
+      ++faces;
+      double best = 0;
+      for (const Detection& g : got) best = std::max(best, box_iou(w, g));
+      EXPECT_GE(best, 0.5);  // the same face, wherever int8 puts its box
+    }
+    EXPECT_GE(faces, 1);
+  }
+}
+
+// The detector runs the precision it is given, or refuses it by name: never a substitute.
+// The float ones find every fp32 face (score >= 0.5) again with IoU >= 0.95.
+TEST(RetinaFaceDetector, HonoursEveryFloatPrecision) {
+  std::string message;
 
   const auto exact = Detector::load(rf_model().string(), one_thread());
   EXPECT_EQ(exact->precision(), graph::Precision::kFp32);
@@ -316,8 +353,7 @@ TEST(RetinaFaceDetector, HonoursEveryFloatPrecisionAndRefusesInt8) {
     const auto reduced = Detector::load(rf_model().string(), options);
     EXPECT_EQ(reduced->precision(), p);
     for (const char* name : {"0.jpg", "16.jpg", "89.jpg"}) {
-      const cv::Mat image =
-          vision::read_image((starface::testing::shared_dir() / "data/images" / name).string());
+      const cv::Mat image = data_image(name);
       const auto want = vision::detect_faces(*exact, image);
       const auto got = vision::detect_faces(*reduced, image);
       int faces = 0;
