@@ -11,6 +11,8 @@
 #include "core/timer.h"
 #include "engine/detector.h"
 #include "nets/retinaface/postprocess.h"
+#include "pipeline/calibration_crops.h"
+#include "pipeline/inputs.h"
 #include "vision/face_detector.h"
 #include "vision/image.h"
 
@@ -25,8 +27,17 @@ struct DetectFlags {
   double vis_threshold = retinaface::kVisThreshold;
   std::string output;
   int runs = 1;
+  std::vector<std::string> calibrate;
   ModelFlags flags;
 };
+
+// What --precision int8 calibrates on: the frames of --calibrate (as `starface run` takes
+// them from its inputs), else the image itself.
+std::vector<Tensor> int8_frames(const DetectFlags& f, const cv::Mat& image) {
+  if (f.calibrate.empty()) return {vision::detector_input(image)};
+  return pipeline::calibration_frames(pipeline::expand_inputs(f.calibrate),
+                                      pipeline::kDetectorCalibrationFrames);
+}
 
 std::vector<retinaface::Detection> visible(const std::vector<retinaface::Detection>& all,
                                            double threshold) {
@@ -80,12 +91,13 @@ void run_detect(const DetectFlags& f) {
   }
   // The image first: a typo in its path fails before the model loads.
   const cv::Mat image = vision::read_image(f.image);
-  // int8 calibrates on the image itself (`starface run` calibrates on its inputs' frames).
   const EngineOptions options = f.flags.engine_options();
-  const std::vector<Tensor> int8_frames = options.precision == graph::Precision::kInt8
-                                              ? std::vector<Tensor>{vision::detector_input(image)}
-                                              : std::vector<Tensor>{};
-  const auto detector = Detector::load(f.model, options, int8_frames);
+  if (!f.calibrate.empty() && options.precision != graph::Precision::kInt8) {
+    throw Error(ErrorCode::kBadArgument, "--calibrate goes with --precision int8");
+  }
+  const auto detector = Detector::load(
+      f.model, options,
+      options.precision == graph::Precision::kInt8 ? int8_frames(f, image) : std::vector<Tensor>{});
   std::vector<double> ms;
   std::vector<retinaface::Detection> all;
   for (int run = 0; run < f.runs; ++run) {
@@ -128,6 +140,9 @@ void add_detect(CLI::App& app) {
                   "Report faces with score >= this (OpenFace: 0.5)")
       ->capture_default_str();
   cmd->add_option("-o,--output", f->output, "Write the result to this file instead of stdout");
+  cmd->add_option("--calibrate", f->calibrate,
+                  "--precision int8: videos or images to calibrate on (default: the image "
+                  "itself); 8 frames spread over the first video, as `starface run` takes them");
   cmd->add_option("--runs", f->runs, "Run the detector this many times and report the timing")
       ->check(CLI::Range(1, 100000));
   add_model_flags(*cmd, f->flags);

@@ -47,9 +47,6 @@ struct RunFlags {
   bool offline_setting = false;
 };
 
-// Frames the detector's int8 scales come from (spread over the first video).
-constexpr int kDetectorCalibrationFrames = 8;
-
 // --detector-precision auto: the landmark model's precision where the detector runs it,
 // and fp32-fast for int8 (the detector has no int8 calibration).
 std::optional<graph::Precision> detector_precision(const std::string& flag,
@@ -175,7 +172,7 @@ void run_with_folder(const RunFlags& f, const std::vector<pipeline::Input>& inpu
   // int8 calibrates the detector on frames of the inputs themselves.
   const std::vector<Tensor> int8_frames =
       detector_options.precision == graph::Precision::kInt8
-          ? pipeline::calibration_frames(inputs, kDetectorCalibrationFrames)
+          ? pipeline::calibration_frames(inputs, pipeline::kDetectorCalibrationFrames)
           : std::vector<Tensor>{};
   const auto detector = Detector::load(detector_path.string(), detector_options, int8_frames);
   pipeline::FaceModels models{

@@ -98,6 +98,12 @@ std::vector<Tensor> calibration_crops(const CalibrationSource& source) {
 }
 
 std::vector<Tensor> calibration_frames(const std::vector<Input>& inputs, int count) {
+  for (const Input& input : inputs) {
+    if (input.kind != Input::Kind::kBroken) continue;
+    const bool named = input.error.find(input.path) != std::string::npos;
+    throw Error(ErrorCode::kBadInput,
+                named ? input.error : "calibration input " + input.path + ": " + input.error);
+  }
   std::vector<Tensor> frames;
   for (const Input& input : inputs) {
     if (input.kind != Input::Kind::kVideo) continue;

@@ -28,5 +28,7 @@ std::vector<Tensor> calibration_crops(const CalibrationSource& source);
 // detector inputs of up to `count` frames spread over the first video among `paths`, or of
 // the images of the first image's size when there is no video. kBadInput when none.
 std::vector<Tensor> calibration_frames(const std::vector<Input>& inputs, int count);
+// How many frames `starface run` and `detect` calibrate the detector's int8 convs on.
+constexpr int kDetectorCalibrationFrames = 8;
 
 }  // namespace starface::pipeline

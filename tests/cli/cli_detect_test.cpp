@@ -73,6 +73,16 @@ TEST(CliDetect, OutputFileAndTextTable) {
   EXPECT_NE(r.out.find(score), std::string::npos) << r.out;
 }
 
+// int8 calibrates on the image itself, or on --calibrate's frames, and finds the face.
+TEST(CliDetect, Int8CalibratesAndFindsTheFace) {
+  for (const std::string& calibrate : {std::string(), " --calibrate " + kImg0}) {
+    const CliResult r = run_starface("detect --model " + kModel + " --image " + kImg0 +
+                                     " --precision int8 --json" + calibrate);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["faces"].size(), 1u) << calibrate;
+  }
+}
+
 TEST(CliDetect, VisThresholdSelectsFaces) {
   // The no-face image has no candidate at all; frame 0 has one face >= 0.5 and none >= 1.
   CliResult r = run_starface("detect --model " + kModel + " --json --vis-threshold 0 --image " +
@@ -105,6 +115,11 @@ TEST(CliDetect, BadInputsExitOneWithAClearMessage) {
       {"--model " + kModel + " --image " + kImg0 + " --vis-threshold nan", "vis-threshold"},
       {"--model " + kModel + " --image " + kImg0 + " --vis-threshold abc", "vis-threshold"},
       {"--model " + kModel + " --image " + kImg0 + " --backend gpu", "backend"},
+      {"--model " + kModel + " --image " + kImg0 + " --calibrate " + kImg0,
+       "--calibrate goes with --precision int8"},
+      {"--model " + kModel + " --image " + kImg0 + " --precision int8 --calibrate " +
+           quoted(dir / "nothing_here"),
+       "nothing_here"},
       {"--model " + kModel, "image"},
   };
   for (const auto& [args, message] : cases) {
