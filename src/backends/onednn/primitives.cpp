@@ -86,6 +86,22 @@ void lower_scale_shift(ProgramBuilder& b, const graph::Node& node) {
   std::copy_n(b.graph().value(scale).constant.data<float>(), c, scales.begin());
   std::copy_n(b.graph().value(shift).constant.data<float>(), c, shifts.begin());
   const dnnl::memory src = b.read(x);
+  // Read only by int8 convs at one scale: stored as uint8 at it, sparing each of them a
+  // quantizing reorder of the float32 map.
+  if (const auto q = node.attrs.relu ? b.int8_readers_scale(node.output) : std::nullopt) {
+    for (float& value : scales) value /= *q;
+    for (float& value : shifts) value /= *q;
+    memory::desc as_u8 = d;
+    as_u8.data.data_type = dnnl_u8;
+    const dnnl::memory dst = b.output(as_u8);  // never over x: a byte would clobber a float
+    b.set_output_scale(*q);
+    b.add([src, dst, v = *view, scales = std::move(scales), shifts = std::move(shifts)] {
+      scale_shift_relu_u8(v, static_cast<const float*>(src.get_data_handle()),
+                          static_cast<uint8_t*>(dst.get_data_handle()), scales.data(),
+                          shifts.data());
+    });
+    return;
+  }
   const dnnl::memory dst = output_maybe_over(b, x, d);
   b.add([src, dst, v = *view, scales = std::move(scales), shifts = std::move(shifts),
          relu = node.attrs.relu] {

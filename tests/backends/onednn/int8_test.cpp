@@ -5,6 +5,7 @@
 // intermediate maps are stored as uint8 stay within the rounding bound of those maps.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include "backends/onednn/onednn_testing.h"
@@ -175,6 +176,50 @@ TEST(Int8Plans, OtherReadersAndUncalibratedConvsKeepFloat32) {
   // a stays float32 (the pool reads it), so the pool is exact.
   EXPECT_LE(max_abs_diff(run.got.at(np), run.want.at(np)), 2e-5 * max_abs(run.want.at(np)));
   EXPECT_LE(max_abs_diff(run.got.at(nb), run.want.at(nb)), weight_gain(net.g, b) * sa / 2 + 1e-4);
+}
+
+// A pre-activation ScaleShift + ReLU read only by int8 convs writes uint8 at their scale
+// (no quantizing reorder): within half a step of its exact value, carried through the
+// weights; requested, it stays float32 and exact.
+TEST(Int8Plans, ScaleShiftReluForInt8ReadersIsStoredAsUint8) {
+  std::map<std::pair<bool, int64_t>, int> reorders;
+  for (bool request_ss : {false, true}) {
+    for (int64_t channels : {16, 40}) {  // 40: padded channel blocks on AVX2
+      Net net({1, channels, 12, 10});
+      const ValueId a = net.conv(net.x, channels, 1, 1, 0);  // float32, signed
+      Attrs relu;
+      relu.relu = true;
+      const ValueId ss =
+          net.op(OpKind::kScaleShift,
+                 {a, net.constant({channels}, 0.5f, 1.5f), net.constant({channels})}, relu);
+      const ValueId c = net.conv(ss, 8, 3, 1, 1);
+      snap_weights(net.g, c);
+      const std::string nss = net.output(ss), nc = net.output(c);
+      const Tensor input = starface::testing::random_tensor({2, channels, 12, 10}, 9);
+      const float s =
+          static_cast<float>(max_abs(ref::compile(net.g)->run(input, {nss}).at(nss)) / 255);
+      std::vector<std::string> outputs{nc};
+      if (request_ss) outputs.push_back(nss);
+      const BothRuns run = run_both(net.g, input, outputs, {{node_name(net.g, c), s}});
+      EXPECT_EQ(run.int8_convs, 1);
+      reorders[{request_ss, channels}] = run.reorders;
+      EXPECT_LE(max_abs_diff(run.got.at(nc), run.want.at(nc)),
+                weight_gain(net.g, c) * int8_input_scale(s) / 2 + 1e-4)
+          << request_ss << " " << channels;
+      if (request_ss) {
+        EXPECT_LE(max_abs_diff(run.got.at(nss), run.want.at(nss)),
+                  2e-5 * std::max(1.0, max_abs(run.want.at(nss))));
+      }
+    }
+  }
+  // With AVX-512 both sides agree on nhwc: the uint8 map goes straight into the conv, one
+  // quantizing reorder fewer than when the map must stay float32 for the caller.
+  if (isa_name().find("avx512") != std::string::npos) {
+    for (int64_t channels : {16, 40}) {
+      const int fused = reorders[{false, channels}], kept = reorders[{true, channels}];
+      EXPECT_EQ(fused + 1, kept) << channels;
+    }
+  }
 }
 
 TEST(Int8Plans, Int8WithoutScalesIsAClearError) {
