@@ -81,8 +81,8 @@ class RetinaFaceDetector : public Detector {
 // int8 scales for the detector's convs from its conv inputs on `frames` (all of the first
 // frame's size: the graph is built per size, with the same conv names at every size).
 // Without bias correction: it would have to be folded into every per-size graph. The
-// depthwise convs are no int8 candidates (oneDNN's int8 depthwise kernels are not faster
-// than its fp32 ones at these channel counts) and stay fp32.
+// depthwise convs are no int8 candidates (graph::int8_candidate: the int8 lowering takes
+// dense convs; int8 depthwise is not written) and stay fp32.
 graph::ConvPrecisions calibrate_detector(const TensorMap& state_dict,
                                          const std::vector<Tensor>& frames) {
   const auto [height, width] = RetinaFaceDetector::image_size(frames.front());

@@ -14,7 +14,7 @@ double Int8Layer::clip_ratio() const {
 }
 
 bool int8_candidate(const Graph& graph, const Node& node) {
-  return node.op == OpKind::kConv2d && node.attrs.groups == 1 && node.attrs.slope == 0.0f &&
+  return node.op == OpKind::kConv2d && node.attrs.groups == 1 &&
          !graph.value(node.inputs[0]).is_constant() && graph.value(node.inputs[1]).is_constant();
 }
 

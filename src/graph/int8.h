@@ -43,7 +43,7 @@ struct Int8Calibration {
   std::map<std::string, std::vector<float>> bias_corrections;
 };
 
-// Convs the int8 path takes: dense, ReLU or none, a computed input, constant weights.
+// Convs the int8 path takes: dense, a computed input, constant weights (any epilogue).
 bool int8_candidate(const Graph& graph, const Node& node);
 
 // Whether a value may be negative, as far as the graph tells: false for a ReLU's output, a

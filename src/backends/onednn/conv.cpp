@@ -152,7 +152,7 @@ bool lower_in_assigned_precision(ProgramBuilder& b, const graph::Node& node) {
       if (lower_int8_conv(b, node)) return true;
       b.fall_back(graph::int8_candidate(b.graph(), node)
                       ? "no calibrated int8 input scale"
-                      : "int8 takes dense convs with ReLU or none on a computed input");
+                      : "int8 takes dense convs on a computed input with constant weights");
       return false;
   }
   return false;

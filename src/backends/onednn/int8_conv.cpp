@@ -46,9 +46,10 @@ bool lower_int8_conv(ProgramBuilder& b, const graph::Node& node) {
   const graph::Graph& g = b.graph();
   const std::vector<float> sw = graph::int8_weight_scales(g.value(node.inputs[1]).constant);
 
-  // uint8 output only for a plain conv + ReLU: a residual or bias map is summed in float32.
+  // uint8 output only for a plain conv + ReLU: a residual or bias map is summed in float32,
+  // and a LeakyReLU keeps negative values.
   std::optional<float> sy;
-  if (node.attrs.relu && !node.attrs.residual && !node.attrs.bias_map) {
+  if (node.attrs.relu && node.attrs.slope == 0.0f && !node.attrs.residual && !node.attrs.bias_map) {
     sy = b.int8_readers_scale(node.output);
   }
   std::vector<float> output_scales(sw.size());
