@@ -127,6 +127,40 @@ TEST(Int8Signed, OffTheGridWithinHalfAStepThroughTheWeights) {
   EXPECT_GT(err, 0.0) << "the input was rounded";
 }
 
+// A conv with a LeakyReLU (RetinaFace's) runs in int8; its output keeps negative values, so
+// an int8 conv reading it takes it as a signed input and never as uint8.
+TEST(Int8Signed, LeakyReluConvsRunInt8AndPassNegativeValuesOn) {
+  constexpr float kStep = 0.01f;
+  Net net({1, 8, 9, 9});
+  graph::Attrs leaky;
+  leaky.kernel = 3, leaky.stride = 1, leaky.pad = 1, leaky.relu = true, leaky.slope = 0.1f;
+  const ValueId y = net.op(
+      OpKind::kConv2d, {net.x, net.constant({8, 8, 3, 3}, -0.2f, 0.2f), net.constant({8})}, leaky);
+  const ValueId z = net.conv(y, 8, 1, 1, 0);
+  snap_weights(net.g, y);
+  snap_weights(net.g, z);
+  ASSERT_TRUE(graph::int8_candidate(net.g, net.g.nodes()[net.g.value(y).producer]));
+  ASSERT_TRUE(graph::int8_input_signed(net.g, net.g.nodes()[net.g.value(z).producer]));
+  const std::string ny = net.output(y), nz = net.output(z);
+  const Tensor input = signed_grid_input({1, 8, 9, 9}, kStep, 3);
+  const Tensor exact_y = ref::compile(net.g)->run(input, {ny}).at(ny);
+  ASSERT_LT(*std::min_element(exact_y.data<float>(), exact_y.data<float>() + exact_y.numel()),
+            0.0f);
+  const float step_z = static_cast<float>(max_abs(exact_y) / 127);
+  const std::map<std::string, float> scales{{producer_name(net.g, y), kStep},
+                                            {producer_name(net.g, z), step_z}};
+  // y alone, on the grid: exact but for float32 sums (and no VNNI's halved weights).
+  const Runs first = run_both(net.g, input, {ny}, scales);
+  double bound = 2e-5 * std::max(1.0, max_abs(first.want.at(ny)));
+  if (!has_vnni()) bound += max_weight_step(net.g, y) * fan_in(net.g, y) * 127 * kStep;
+  EXPECT_LE(max_abs_diff(first.got.at(ny), first.want.at(ny)), bound);
+  // z through y stored as its int8 reader wants it: y's values round by half a step.
+  const Runs chain = run_both(net.g, input, {nz}, scales);
+  EXPECT_EQ(chain.int8_convs, 2);
+  EXPECT_LE(max_abs_diff(chain.got.at(nz), chain.want.at(nz)),
+            weight_gain(net.g, z) * (step_z / 2 + bound) + 1e-4);
+}
+
 TEST(Int8Signed, TheGraphTellsWhichValuesMayBeNegative) {
   Net net({1, 8, 8, 8});
   const ValueId relu = net.op(OpKind::kRelu, {net.x});
