@@ -37,24 +37,19 @@ LOAD_PIDS=()
 
 die() { echo "run_busy_bench: $*" >&2; exit 1; }
 log() { echo "run_busy_bench: $*" >&2; }
+source "$ROOT/bench/lib.sh"
 
 parse_args() {
   while [ $# -gt 0 ]; do
     case "$1" in
-      --rounds) ROUNDS="${2:?}"; shift ;;
-      --runs) RUNS="${2:?}"; shift ;;
-      --threads) THREADS="${2:?}"; shift ;;
       --load) LOAD="${2:?}"; shift ;;
       --variants) VARIANTS="${2:?}"; shift ;;
-      --out) OUT="${2:?}"; shift ;;
-      -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
-      *) die "unknown argument '$1' (see --help)" ;;
+      -h|--help) bench_usage ;;
+      *) bench_flag "$1" "${2:-}" || die "unknown argument '$1' (see --help)"; shift ;;
     esac
     shift
   done
-  for v in $ROUNDS $RUNS $THREADS $LOAD; do
-    [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "rounds, runs, threads and load must be positive integers (got '$v')"
-  done
+  bench_check_counts "$ROUNDS" "$RUNS" "$THREADS" "$LOAD"
   for v in $VARIANTS; do
     [[ "$v" =~ ^(default|active|passive|one-thread|spin[0-9]+)$ ]] || die "unknown variant '$v'"
   done

@@ -20,22 +20,17 @@ PRECISIONS=(fp32 fp32-fast bf16 int8)
 ROUNDS=3 RUNS=20 THREADS=2 OUT=""
 
 die() { echo "run_detector_bench: $*" >&2; exit 1; }
+source "$ROOT/bench/lib.sh"
 
 parse_args() {
   while [ $# -gt 0 ]; do
     case "$1" in
-      --rounds) ROUNDS="${2:?}"; shift ;;
-      --runs) RUNS="${2:?}"; shift ;;
-      --threads) THREADS="${2:?}"; shift ;;
-      --out) OUT="${2:?}"; shift ;;
-      -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
-      *) die "unknown argument '$1' (see --help)" ;;
+      -h|--help) bench_usage ;;
+      *) bench_flag "$1" "${2:-}" || die "unknown argument '$1' (see --help)"; shift ;;
     esac
     shift
   done
-  for v in $ROUNDS $RUNS $THREADS; do
-    [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "rounds, runs and threads must be positive integers (got '$v')"
-  done
+  bench_check_counts "$ROUNDS" "$RUNS" "$THREADS"
   [ -x "$STARFACE" ] || die "$STARFACE not found: build it first, or set STARFACE_BIN"
   [ -x "$DUMP" ] || die "$DUMP not found: build the tests (cmake --build build)"
 }

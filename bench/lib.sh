@@ -1,0 +1,27 @@
+# What the bench scripts share; `source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"` after
+# defining die().
+
+# One of the flags every script takes: --rounds, --runs, --threads, --out (setting ROUNDS,
+# RUNS, THREADS, OUT from its value). Returns 1 for any other flag.
+bench_flag() {
+  case "$1" in
+    --rounds) ROUNDS="${2:?$1 needs a value}" ;;
+    --runs) RUNS="${2:?$1 needs a value}" ;;
+    --threads) THREADS="${2:?$1 needs a value}" ;;
+    --out) OUT="${2:?$1 needs a value}" ;;
+    *) return 1 ;;
+  esac
+}
+
+# Dies unless every argument is a positive integer.
+bench_check_counts() {
+  for v in "$@"; do
+    [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "rounds, runs, threads and load must be positive integers (got '$v')"
+  done
+}
+
+# Prints the comment block at the top of the calling script (its usage) and exits.
+bench_usage() {
+  sed -n '2,/^[^#]/p' "${BASH_SOURCE[1]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  exit 0
+}
