@@ -20,7 +20,8 @@ std::optional<graph::Precision> parse_requested_precision(const std::string& nam
   if (name == kModelPrecision) return std::nullopt;
   if (const auto precision = graph::parse_precision(name)) return precision;
   std::string choices;
-  for (const std::string& p : requestable_precisions()) choices += (choices.empty() ? "" : ", ") + p;
+  for (const std::string& p : requestable_precisions())
+    choices += (choices.empty() ? "" : ", ") + p;
   // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
   throw Error(ErrorCode::kBadArgument,
               "unknown precision '" + name + "' (available: " + choices +
@@ -81,8 +82,8 @@ std::string backend_info(const std::string& backend, const graph::ConvPrecisions
   }
   if (precisions.uses(graph::Precision::kBf16)) info += ", bf16 convs (avx512_bf16)";
   if (precisions.uses(graph::Precision::kInt8)) {
-    info += backends::onednn::has_vnni() ? ", int8 convs (u8 x s8, vnni)"
-                                         : ", int8 convs (u8 x s8, 7-bit inputs: no vnni)";
+    info += backends::onednn::has_vnni() ? ", int8 convs (u8/s8 x s8, vnni)"
+                                         : ", int8 convs (u8/s8 x s8, no vnni)";
   }
   return info;
 }

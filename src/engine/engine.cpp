@@ -125,8 +125,7 @@ graph::ConvPrecisions assign_precisions(const std::optional<graph::Precision>& r
   }
   if (int8_file && *requested != graph::Precision::kFp32) {
     throw Error(ErrorCode::kBadArgument,
-                path + " holds an int8 model (" +
-                    std::to_string(source.int8.input_scales.size()) +
+                path + " holds an int8 model (" + std::to_string(source.int8.input_scales.size()) +
                     " convs calibrated, weights stored as int8): run it as int8 (the default) "
                     "or fp32, or convert the checkpoint again for " +
                     graph::precision_name(*requested));

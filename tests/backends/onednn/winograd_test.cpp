@@ -109,7 +109,9 @@ TEST(WinogradMeasured, TimedChoiceStillMatchesReference) {
   const std::vector<std::string> outs{net.output(y)};
   const Tensor input = random_tensor({1, 32, 24, 24}, 10);
   const TensorMap want = ref::compile(net.g)->run(input, outs);
-  const TensorMap got = compile(net.g, graph::ConvPrecisions::uniform(graph::Precision::kFp32Winograd))->run(input, outs);
+  const TensorMap got =
+      compile(net.g, graph::ConvPrecisions::uniform(graph::Precision::kFp32Winograd))
+          ->run(input, outs);
   EXPECT_LE(max_abs_diff(got.at(outs[0]), want.at(outs[0])),
             kWinogradTolerance * std::max(1.0, max_abs(want.at(outs[0]))));
 }
