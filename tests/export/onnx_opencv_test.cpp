@@ -1,7 +1,8 @@
 // The exported tiny 300W model (68 points) loads in OpenCV DNN as Debian 12 ships it (4.6)
-// and its landmarks match the engine's on the fixture crops, one face per forward: OpenCV's
-// Eltwise does not broadcast the constant CoordConv bias maps ([1,C,H,W]) over a batch, so
-// a batch runs in ONNX Runtime (tests/python/test_onnx_export.py), not there.
+// and its landmarks match the engine's on the fixture crops, one face per forward (how a
+// landmark user runs a crop). A batch over 1 runs in ONNX Runtime
+// (tests/python/test_onnx_export.py), not in OpenCV: its Eltwise does not broadcast the
+// constant [1,C,H,W] CoordConv bias maps over a batch.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -65,7 +66,11 @@ Tensor run_opencv(cv::dnn::Net& net, const Tensor& input) {
 // Exports `model` as `starface export-onnx` does, runs it in OpenCV DNN on each fixture
 // crop and returns the largest |OpenCV - Engine::landmarks| in crop pixels.
 double opencv_vs_engine_crop_px(const std::string& model) {
-  const auto engine = Engine::load(model);
+  // One thread: on a busy machine, oneDNN's OpenMP threads waiting on each other took
+  // seconds per tiny-model face; one thread takes milliseconds.
+  EngineOptions options;
+  options.threads = 1;
+  const auto engine = Engine::load(model, options);
   const OnnxExport onnx = export_optimized(engine->graph(), {{"landmarks", "landmarks"}});
   cv::dnn::Net net = cv::dnn::readNetFromONNX(onnx.bytes.data(), onnx.bytes.size());
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
