@@ -13,6 +13,18 @@ bench_flag() {
   esac
 }
 
+# The whole command line of a script that takes only those flags and --help.
+bench_parse_args() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -h|--help) bench_usage ;;
+      *) bench_flag "$1" "${2:-}" || die "unknown argument '$1' (see --help)"; shift ;;
+    esac
+    shift
+  done
+  bench_check_counts "$ROUNDS" "$RUNS" "$THREADS"
+}
+
 # Dies unless every argument is a positive integer.
 bench_check_counts() {
   for v in "$@"; do
@@ -20,8 +32,8 @@ bench_check_counts() {
   done
 }
 
-# Prints the comment block at the top of the calling script (its usage) and exits.
+# Prints the comment block at the top of the script that was run (its usage) and exits.
 bench_usage() {
-  sed -n '2,/^[^#]/p' "${BASH_SOURCE[1]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^[^#]/p' "${BASH_SOURCE[-1]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 0
 }

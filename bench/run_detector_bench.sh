@@ -23,14 +23,7 @@ die() { echo "run_detector_bench: $*" >&2; exit 1; }
 source "$ROOT/bench/lib.sh"
 
 parse_args() {
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      -h|--help) bench_usage ;;
-      *) bench_flag "$1" "${2:-}" || die "unknown argument '$1' (see --help)"; shift ;;
-    esac
-    shift
-  done
-  bench_check_counts "$ROUNDS" "$RUNS" "$THREADS"
+  bench_parse_args "$@"
   [ -x "$STARFACE" ] || die "$STARFACE not found: build it first, or set STARFACE_BIN"
   [ -x "$DUMP" ] || die "$DUMP not found: build the tests (cmake --build build)"
 }

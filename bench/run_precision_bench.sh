@@ -25,16 +25,6 @@ ROUNDS=3 RUNS=10 THREADS=2 OUT=""
 die() { echo "run_precision_bench: $*" >&2; exit 1; }
 source "$ROOT/bench/lib.sh"
 
-parse_args() {
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      -h|--help) bench_usage ;;
-      *) bench_flag "$1" "${2:-}" || die "unknown argument '$1' (see --help)"; shift ;;
-    esac
-    shift
-  done
-  bench_check_counts "$ROUNDS" "$RUNS" "$THREADS"
-}
 
 check_tools() {
   command -v jq >/dev/null || die "jq not found (apt-get install jq)"
@@ -90,7 +80,7 @@ PY
 }
 
 main() {
-  parse_args "$@"
+  bench_parse_args "$@"
   check_tools
   [ -n "$OUT" ] || OUT="$(mktemp -d -t starface-precision.XXXXXX)"
   mkdir -p "$OUT"

@@ -93,10 +93,7 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
     graph::apply_bias_corrections(optimized, info.int8);  // the file's biases hold them
     report.calibrate_ms = calibrate_timer.elapsed_ms();
     report.int8 = info.int8;
-    for (const auto& [conv, scale] : info.int8.input_scales) {
-      info.precisions.convs[conv] = graph::Precision::kInt8;
-    }
-    info.precisions.int8_input_scales = info.int8.input_scales;
+    info.precisions = graph::ConvPrecisions::int8_at(info.int8.input_scales);
   }
   const Timer write_timer;
   info.precision = options.precision;

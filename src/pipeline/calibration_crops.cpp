@@ -1,6 +1,7 @@
 #include "pipeline/calibration_crops.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "core/error.h"
@@ -53,14 +54,25 @@ class CropCollector {
   std::vector<Tensor> crops_;
 };
 
-void add_video(CropCollector& collector, const std::string& path, int frames_wanted) {
+// Hands `take` every k-th frame of the video, k spreading `count` frames over it, until
+// `take` returns false or the video ends.
+void take_spread_frames(const std::string& path, int count,
+                        const std::function<bool(const cv::Mat&)>& take) {
   vision::VideoSource video(path);
   const long expected = std::max(1L, video.expected_frames());
-  const long every = std::max(1L, expected / std::max(1, frames_wanted));
+  const long every = std::max(1L, expected / std::max(1, count));
   vision::Frame frame;
-  for (long n = 0; !collector.full() && video.next(frame); ++n) {
-    if (n % every == 0) collector.add_frame(frame.image);
+  for (long n = 0; video.next(frame); ++n) {
+    if (n % every == 0 && !take(frame.image)) return;
   }
+}
+
+void add_video(CropCollector& collector, const std::string& path, int frames_wanted) {
+  if (collector.full()) return;
+  take_spread_frames(path, frames_wanted, [&](const cv::Mat& image) {
+    collector.add_frame(image);
+    return !collector.full();
+  });
 }
 
 }  // namespace
@@ -107,12 +119,10 @@ std::vector<Tensor> calibration_frames(const std::vector<Input>& inputs, int cou
   std::vector<Tensor> frames;
   for (const Input& input : inputs) {
     if (input.kind != Input::Kind::kVideo) continue;
-    vision::VideoSource video(input.path);
-    const long every = std::max(1L, std::max(1L, video.expected_frames()) / std::max(1, count));
-    vision::Frame frame;
-    for (long n = 0; static_cast<int>(frames.size()) < count && video.next(frame); ++n) {
-      if (n % every == 0) frames.push_back(vision::detector_input(frame.image));
-    }
+    take_spread_frames(input.path, count, [&](const cv::Mat& image) {
+      frames.push_back(vision::detector_input(image));
+      return static_cast<int>(frames.size()) < count;
+    });
     if (!frames.empty()) return frames;
   }
   cv::Size size;

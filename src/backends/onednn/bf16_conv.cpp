@@ -34,8 +34,7 @@ bool lower_bf16_conv(ProgramBuilder& b, const graph::Node& node) {
   args[DNNL_ARG_DST] = conv_destination(b, node, pd.dst_desc());
   b.add(convolution_forward(pd), std::move(args), pd.scratchpad_desc());
   b.count_bf16();
-  const std::string kind = graph::node_kind(node);  // "Conv2d+..."
-  b.set_profile_op("Conv2d(bf16)" + kind.substr(std::string("Conv2d").size()));
+  b.set_profile_op(conv_profile_op(node, "bf16"));
   return true;
 }
 

@@ -113,6 +113,11 @@ void check_operands(ProgramBuilder& b, const graph::Node& node) {
 
 }  // namespace
 
+std::string conv_profile_op(const graph::Node& node, const std::string& how) {
+  const std::string kind = graph::node_kind(node);  // "Conv2d+..."
+  return "Conv2d(" + how + ")" + kind.substr(std::string("Conv2d").size());
+}
+
 dnnl::memory conv_destination(ProgramBuilder& b, const graph::Node& node,
                               const memory::desc& dst_desc) {
   const ValueId map = graph::conv_bias_map(node);

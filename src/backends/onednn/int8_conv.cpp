@@ -75,8 +75,7 @@ bool lower_int8_conv(ProgramBuilder& b, const graph::Node& node) {
   if (sy) b.set_output_scale(*sy);
   b.add(convolution_forward(pd), std::move(args), pd.scratchpad_desc());
   b.count_int8();
-  const std::string kind = graph::node_kind(node);  // "Conv2d+..."
-  b.set_profile_op("Conv2d(int8)" + kind.substr(std::string("Conv2d").size()));
+  b.set_profile_op(conv_profile_op(node, "int8"));
   return true;
 }
 

@@ -62,6 +62,9 @@ void lower_instance_norm(ProgramBuilder& b, const graph::Node& node);
 void lower_soft_argmax(ProgramBuilder& b, const graph::Node& node);
 void lower_boundary_planes(ProgramBuilder& b, const graph::Node& node);
 
+// How profiles name a conv run by one of our paths: "Conv2d(int8)+Relu" for `how` "int8".
+std::string conv_profile_op(const graph::Node& node, const std::string& how);
+
 // Throws kShapeMismatch "what expected <want>, found <got>" unless the shapes agree.
 void expect_shape(const Shape& got, const Shape& want, const std::string& what);
 

@@ -133,32 +133,36 @@ std::optional<float> ProgramBuilder::int8_input_scale(const graph::Node& conv) c
   return onednn::int8_input_scale(it->second);
 }
 
-std::optional<float> ProgramBuilder::int8_readers_scale(ValueId v) const {
+std::optional<std::vector<const graph::Node*>> ProgramBuilder::input_readers(ValueId v) const {
   if (schedule_.requested[v]) return std::nullopt;
-  std::optional<float> scale;
+  std::vector<const graph::Node*> readers;
   for (const graph::Node& n : graph_.nodes()) {
     const auto reads = std::count(n.inputs.begin(), n.inputs.end(), v);
     if (reads == 0) continue;
-    const std::optional<float> s = int8_input_scale(n);
-    if (reads != 1 || n.inputs[0] != v || !s || (scale && *scale != *s)) return std::nullopt;
+    if (reads != 1 || n.inputs[0] != v) return std::nullopt;
+    readers.push_back(&n);
+  }
+  if (readers.empty()) return std::nullopt;
+  return readers;
+}
+
+std::optional<float> ProgramBuilder::int8_readers_scale(ValueId v) const {
+  const auto readers = input_readers(v);
+  if (!readers) return std::nullopt;
+  std::optional<float> scale;
+  for (const graph::Node* n : *readers) {
+    const std::optional<float> s = int8_input_scale(*n);
+    if (!s || (scale && *scale != *s)) return std::nullopt;
     scale = s;
   }
   return scale;
 }
 
 bool ProgramBuilder::only_bf16_conv_readers(ValueId v) const {
-  if (schedule_.requested[v]) return false;
-  bool read = false;
-  for (const graph::Node& n : graph_.nodes()) {
-    const auto reads = std::count(n.inputs.begin(), n.inputs.end(), v);
-    if (reads == 0) continue;
-    if (reads != 1 || n.inputs[0] != v || n.op != graph::OpKind::kConv2d ||
-        precision_of(n) != graph::Precision::kBf16) {
-      return false;
-    }
-    read = true;
-  }
-  return read;
+  const auto readers = input_readers(v);
+  return readers && std::all_of(readers->begin(), readers->end(), [&](const graph::Node* n) {
+           return n->op == graph::OpKind::kConv2d && precision_of(*n) == graph::Precision::kBf16;
+         });
 }
 
 void ProgramBuilder::fall_back(const std::string& why) { program_->fallbacks[node().name] = why; }

@@ -114,6 +114,9 @@ class ProgramBuilder {
     float scale = 1.0f;  // value = scale * stored (a uint8 value; 1 for float32)
   };
 
+  // The readers of `v` when each reads it once, as its first input, and v is not requested;
+  // else (or when nothing reads it) nullopt.
+  std::optional<std::vector<const graph::Node*>> input_readers(ValueId v) const;
   void lower_current();
   void extract(ValueId v);
   void release(ValueId v);

@@ -121,12 +121,6 @@ Timings time_both(ProgramBuilder& b, const graph::Node& node, bool prefilled,
   return {direct_ms, winograd_ms};
 }
 
-// "Conv2d(winograd)+BiasMap+Add+Relu" for the profile.
-std::string winograd_profile_op(const graph::Node& node) {
-  const std::string kind = graph::node_kind(node);  // "Conv2d+..."
-  return "Conv2d(winograd)" + kind.substr(std::string("Conv2d").size());
-}
-
 }  // namespace
 
 void set_winograd_choice(WinogradChoice choice) {
@@ -214,7 +208,7 @@ bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
               static_cast<float*>(dst.get_data_handle()), out, accumulate,
               static_cast<float*>(scratch.get_data_handle()), scratch_floats);
   });
-  b.set_profile_op(winograd_profile_op(node));
+  b.set_profile_op(conv_profile_op(node, "winograd"));
   b.count_winograd();
   return true;
 }

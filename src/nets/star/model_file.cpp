@@ -215,17 +215,9 @@ graph::ConvPrecisions parse_precisions(const std::string& text, const graph::Gra
   return p;
 }
 
-// A file without a table: an int8 file runs its calibrated convs in int8, the rest fp32.
-graph::ConvPrecisions default_precisions(const graph::Int8Calibration& int8) {
-  graph::ConvPrecisions p;
-  for (const auto& [conv, scale] : int8.input_scales) p.convs[conv] = graph::Precision::kInt8;
-  p.int8_input_scales = int8.input_scales;
-  return p;
-}
-
 bool is_all_fp32(const graph::ConvPrecisions& p) {
-  return p.others == graph::Precision::kFp32 && !p.uses(graph::Precision::kFp32Winograd) &&
-         !p.uses(graph::Precision::kBf16) && !p.uses(graph::Precision::kInt8);
+  return !p.uses(graph::Precision::kFp32Winograd) && !p.uses(graph::Precision::kBf16) &&
+         !p.uses(graph::Precision::kInt8);
 }
 
 // The tensor keys of the weights of the convs named in `convs`, from the graph's JSON
@@ -379,10 +371,11 @@ ModelFile read_model_file(const std::string& path) {
   }
   model.graph = graph::deserialize(metadata(m, "graph", path), file.tensors, path);
   check_against_config(model.graph, model.config, path);
+  // Without a table (older files) an int8 file runs its calibrated convs in int8.
   const auto table = m.find("precisions");
   model.info.precisions = table != m.end()
                               ? parse_precisions(table->second, model.graph, model.info.int8, path)
-                              : default_precisions(model.info.int8);
+                              : graph::ConvPrecisions::int8_at(model.info.int8.input_scales);
   return model;
 }
 

@@ -25,19 +25,6 @@ void snap_weights(Graph& g, ValueId y) {
   w = graph::int8_rounded_weights(w);
 }
 
-// max over output channels of sum |w[o]|: how far an input error of 1 moves an output.
-double weight_gain(const Graph& g, ValueId y) {
-  const Tensor& w = g.value(g.nodes()[g.value(y).producer].inputs[1]).constant;
-  const int64_t per = w.numel() / w.dim(0);
-  double gain = 0.0;
-  for (int64_t o = 0; o < w.dim(0); ++o) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < per; ++i) sum += std::fabs(double{w.data<float>()[o * per + i]});
-    gain = std::max(gain, sum);
-  }
-  return gain;
-}
-
 // max over output channels of sw[o] = max |w[o]| / 127.
 double max_weight_step(const Graph& g, ValueId y) {
   const Tensor& w = g.value(g.nodes()[g.value(y).producer].inputs[1]).constant;

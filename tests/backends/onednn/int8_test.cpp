@@ -43,19 +43,6 @@ void snap_weights(Graph& g, ValueId y) {
   }
 }
 
-// max over output channels of sum |w[o]|: how far an input error of 1 moves an output.
-double weight_gain(const Graph& g, ValueId y) {
-  const Tensor& w = g.value(g.nodes()[g.value(y).producer].inputs[1]).constant;
-  const int64_t per = w.numel() / w.dim(0);
-  double gain = 0.0;
-  for (int64_t o = 0; o < w.dim(0); ++o) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < per; ++i) sum += std::fabs(double{w.data<float>()[o * per + i]});
-    gain = std::max(gain, sum);
-  }
-  return gain;
-}
-
 // Random values s * k on the grid the backend quantizes a calibrated `scale` to: s =
 // int8_input_scale(scale), k in 0..255 (0..127 without VNNI, where s is twice `scale`).
 Tensor grid_input(const Shape& shape, float scale, uint32_t seed) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -91,6 +92,20 @@ class Net {
   int nodes_ = 0;
   int outputs_ = 0;
 };
+
+// Conv `y`'s weights: max over output channels of sum |w[o]|, how far an input error of 1
+// moves an output (the int8 tests' bounds).
+inline double weight_gain(const Graph& g, ValueId y) {
+  const Tensor& w = g.value(g.nodes()[g.value(y).producer].inputs[1]).constant;
+  const int64_t per = w.numel() / w.dim(0);
+  double gain = 0.0;
+  for (int64_t o = 0; o < w.dim(0); ++o) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < per; ++i) sum += std::fabs(double{w.data<float>()[o * per + i]});
+    gain = std::max(gain, sum);
+  }
+  return gain;
+}
 
 // Runs `graph` on both backends and expects every output within kRelativeTolerance.
 inline void expect_matches_reference(const Graph& graph, const Tensor& input,
