@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "graph/grid.h"
 #include "graph/passes/passes.h"
 
 namespace starface::exporter {
@@ -20,10 +21,9 @@ namespace {
 constexpr int kOpset = 17;
 constexpr int kIrVersion = 8;  // what onnx 1.12 (Debian 12) checks against
 
-// The same grid as the reference kernels: -1 and +1 are the centres of the end cells.
+// The backends' grid, rounded once to float32 as they round it.
 float grid_coordinate(int64_t i, int64_t size) {
-  if (size <= 1) return 0.0f;
-  return static_cast<float>(2.0 * static_cast<double>(i) / static_cast<double>(size - 1) - 1.0);
+  return static_cast<float>(graph::grid_coordinate(i, size));
 }
 
 // Builds the GraphProto: unique value names, initializers, and nodes with attributes.

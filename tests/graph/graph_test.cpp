@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "graph/grid.h"
+
 namespace starface::graph {
 namespace {
 
@@ -74,6 +76,13 @@ TEST(Graph, OutputsAreNamed) {
     EXPECT_EQ(e.code(), ErrorCode::kBadArgument);
     EXPECT_NE(std::string(e.what()).find("out"), std::string::npos);
   }
+}
+
+TEST(Grid, EndCellsAreMinusAndPlusOne) {
+  EXPECT_EQ(grid_coordinate(0, 64), -1.0);
+  EXPECT_EQ(grid_coordinate(63, 64), 1.0);
+  EXPECT_EQ(grid_coordinate(2, 5), 0.0);
+  EXPECT_EQ(grid_coordinate(0, 1), 0.0);
 }
 
 }  // namespace

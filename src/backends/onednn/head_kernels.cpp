@@ -4,7 +4,11 @@
 #include <cmath>
 #include <vector>
 
+#include "graph/grid.h"
+
 namespace starface::backends::onednn {
+
+using graph::grid_coordinate;
 namespace {
 
 constexpr int kMaxLanes = 16;
@@ -128,11 +132,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void soft_argmax_gr
 }
 
 }  // namespace
-
-double grid_coordinate(int64_t i, int64_t size) {
-  if (size <= 1) return 0.0;
-  return 2.0 * static_cast<double>(i) / static_cast<double>(size - 1) - 1.0;
-}
 
 void instance_norm(const ChannelView& view, const float* x, float* y, float eps) {
   const std::vector<Group> groups = channel_groups(view);

@@ -10,9 +10,6 @@
 
 namespace starface::backends::onednn {
 
-// The normalised coordinate of cell i of `size`: 2i/(size-1) - 1 (0 for a single cell).
-double grid_coordinate(int64_t i, int64_t size);
-
 // Per (n, c): (x - mean) / sqrt(biased variance + eps) over the H x W plane. `x` and `y`
 // share the layout `view` and may be the same buffer.
 void instance_norm(const ChannelView& view, const float* x, float* y, float eps);

@@ -5,13 +5,11 @@
 
 #include "backends/ref/checks.h"
 #include "backends/ref/kernels.h"
+#include "graph/grid.h"
 
 namespace starface::backends::ref {
 
-double grid_coordinate(int64_t i, int64_t size) {
-  if (size <= 1) return 0.0;
-  return 2.0 * static_cast<double>(i) / static_cast<double>(size - 1) - 1.0;
-}
+using graph::grid_coordinate;
 
 Tensor concat(const std::vector<Tensor>& inputs_in) {
   constexpr const char* kOp = "concat";

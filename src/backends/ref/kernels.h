@@ -16,11 +16,6 @@
 
 namespace starface::backends::ref {
 
-// The normalised coordinate of cell `i` of `size` cells: 2 * i / (size - 1) - 1, so the
-// first and last cells are -1 and +1 (the CoordConv planes and soft-argmax grids).
-// A single cell has coordinate 0 (the formula would divide by zero).
-double grid_coordinate(int64_t i, int64_t size);
-
 // 2-D convolution with bias: x [N,Ci,H,W], weight [Co,Ci,Kh,Kw], bias [Co] ->
 // [N,Co,(H+2p-Kh)/s+1,(W+2p-Kw)/s+1], zero padding `pad` on every side. A defined
 // `bias_map` [1,Co,OH,OW] is added per pixel (broadcast over N) inside the accumulation.
@@ -66,7 +61,8 @@ Tensor concat(const std::vector<Tensor>& inputs);
 
 // guide [N,C,H,W] -> [N,2,H,W]. With m = clamp(guide[:, C-1], 0, 1) > threshold (strict,
 // compared in float32 as PyTorch does), plane 0 is the row coordinate grid_coordinate(i, H)
-// and plane 1 the column coordinate grid_coordinate(j, W) where m holds, 0 elsewhere.
+// and plane 1 the column coordinate grid_coordinate(j, W) (graph/grid.h) where m holds, 0
+// elsewhere.
 Tensor boundary_planes(const Tensor& guide, float threshold);
 
 // maps [N,P,H,W] -> [N,P,2] (x, y): S = max(sum f, 1e-6), x = sum f * col / S,

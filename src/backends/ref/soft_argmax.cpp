@@ -3,8 +3,11 @@
 
 #include "backends/ref/checks.h"
 #include "backends/ref/kernels.h"
+#include "graph/grid.h"
 
 namespace starface::backends::ref {
+
+using graph::grid_coordinate;
 
 Tensor soft_argmax(const Tensor& maps_in) {
   const Tensor maps = detail::float32_operand(maps_in, "soft_argmax", "input", 4);

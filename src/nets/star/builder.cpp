@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "graph/grid.h"
 #include "nets/star/weights.h"
 
 namespace starface::star {
@@ -20,19 +21,18 @@ Tensor coordinate_planes(int size) {
   float* rows = planes.data<float>();
   float* cols = rows + size * size;
   float* radius = cols + size * size;
-  const double last = size - 1;
   double max_radius = 0.0;
   for (int i = 0; i < size; ++i) {
     for (int j = 0; j < size; ++j) {
-      const double r = 2.0 * i / last - 1.0;
-      const double q = 2.0 * j / last - 1.0;
+      const double r = graph::grid_coordinate(i, size);
+      const double q = graph::grid_coordinate(j, size);
       max_radius = std::max(max_radius, std::sqrt(r * r + q * q));
     }
   }
   for (int i = 0; i < size; ++i) {
     for (int j = 0; j < size; ++j) {
-      const double r = 2.0 * i / last - 1.0;
-      const double q = 2.0 * j / last - 1.0;
+      const double r = graph::grid_coordinate(i, size);
+      const double q = graph::grid_coordinate(j, size);
       rows[i * size + j] = static_cast<float>(r);
       cols[i * size + j] = static_cast<float>(q);
       radius[i * size + j] = static_cast<float>(std::sqrt(r * r + q * q) / max_radius);

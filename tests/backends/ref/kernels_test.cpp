@@ -456,13 +456,6 @@ TEST(RefBoundaryPlanes, MatchesNaivePerBatchRow) {
   }
 }
 
-TEST(RefGrid, Coordinates) {
-  EXPECT_EQ(grid_coordinate(0, 64), -1.0);
-  EXPECT_EQ(grid_coordinate(63, 64), 1.0);
-  EXPECT_EQ(grid_coordinate(2, 5), 0.0);
-  EXPECT_EQ(grid_coordinate(0, 1), 0.0);
-}
-
 // ---------------------------------------------------------------------------------------
 // Soft-argmax
 
