@@ -1,9 +1,10 @@
 #include "pipeline/face_pipeline.h"
 
 #include <filesystem>
+#include <utility>
 
 #include "core/error.h"
-#include "vision/crop.h"
+#include "vision/face_landmarks.h"
 
 namespace starface::pipeline {
 
@@ -58,29 +59,16 @@ FrameResult FacePipeline::process(const vision::Frame& frame) {
 
 std::vector<FaceResult> FacePipeline::landmarks_at(const cv::Mat& image,
                                                    const std::vector<star::Box>& boxes) {
-  std::vector<FaceResult> faces(boxes.size());
-  if (boxes.empty()) return faces;
-  std::vector<star::CropMatrix> matrices;
-  Tensor input;
-  {
-    ScopedStage stage(profile_, "crop");
-    std::vector<cv::Mat> crops;
-    for (const star::Box& box : boxes) {
-      matrices.push_back(star::crop_matrix(star::truncate_and_check(box, image.cols, image.rows)));
-      crops.push_back(vision::warp_crop(image, matrices.back()));
-    }
-    input = vision::crops_to_input(crops);
-  }
-  ScopedStage stage(profile_, "landmarks");
-  const Tensor landmarks = models_.landmarks(input);
-  check_internal(landmarks.shape().size() == 3 && landmarks.dim(0) == std::ssize(boxes) &&
-                     landmarks.dim(1) == models_.points && landmarks.dim(2) == 2,
-                 "landmark network returned an unexpected shape");
-  const float* data = landmarks.data<float>();
-  for (size_t i = 0; i < boxes.size(); ++i) {
-    faces[i].box = boxes[i];
-    faces[i].points =
-        star::landmarks_to_image(data + i * models_.points * 2, models_.points, matrices[i]);
+  std::vector<vision::FaceLandmarks> found =
+      vision::detect_landmarks(models_.landmarks, image, boxes,
+                               [this](const char* stage, double ms) { profile_.add(stage, ms); });
+  std::vector<FaceResult> faces(found.size());
+  for (size_t i = 0; i < found.size(); ++i) {
+    // The CSV header was written for models_.points columns.
+    check_internal(std::ssize(found[i].points) == models_.points,
+                   "landmark network returned an unexpected number of points");
+    faces[i].box = found[i].box;
+    faces[i].points = std::move(found[i].points);
   }
   return faces;
 }
