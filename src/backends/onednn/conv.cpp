@@ -118,26 +118,28 @@ std::string conv_profile_op(const graph::Node& node, const std::string& how) {
   return "Conv2d(" + how + ")" + kind.substr(std::string("Conv2d").size());
 }
 
+dnnl::memory residual_destination(ProgramBuilder& b, const graph::Node& node,
+                                  const memory::desc& dst_desc) {
+  const ValueId residual = graph::conv_residual(node);
+  // In the residual's own buffer when nothing reads it later (and the conv does not read it
+  // otherwise), else in a copy.
+  const bool only_operand = std::count(node.inputs.begin(), node.inputs.end(), residual) == 1;
+  if (only_operand) return b.output_accumulating_onto(residual, dst_desc);
+  dnnl::memory dst = b.output(dst_desc);
+  b.copy(b.read(residual), dst);
+  return dst;
+}
+
 dnnl::memory conv_destination(ProgramBuilder& b, const graph::Node& node,
                               const memory::desc& dst_desc) {
   const ValueId map = graph::conv_bias_map(node);
-  const ValueId residual = graph::conv_residual(node);
-  dnnl::memory dst;
-  if (residual >= 0) {
-    // The convolution accumulates onto the residual: in its own buffer when nothing reads
-    // it later (and the conv does not read it otherwise), else onto a copy.
-    const bool only_operand = std::count(node.inputs.begin(), node.inputs.end(), residual) == 1;
-    if (only_operand) {
-      dst = b.output_accumulating_onto(residual, dst_desc);
-    } else {
-      dst = b.output(dst_desc);
-      b.copy(b.read(residual), dst);
-    }
+  if (graph::conv_residual(node) >= 0) {
+    dnnl::memory dst = residual_destination(b, node, dst_desc);
     if (map >= 0) add_bias_map(b, map, dst);
-  } else {
-    dst = b.output(dst_desc);
-    if (map >= 0) prefill_bias_map(b, map, dst);
+    return dst;
   }
+  dnnl::memory dst = b.output(dst_desc);
+  if (map >= 0) prefill_bias_map(b, map, dst);
   return dst;
 }
 

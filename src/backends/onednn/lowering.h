@@ -28,6 +28,10 @@ dnnl::convolution_forward::primitive_desc conv_primitive(ProgramBuilder& b, cons
 // add the convolution onto (conv_primitive with prefilled), or a fresh buffer.
 dnnl::memory conv_destination(ProgramBuilder& b, const graph::Node& node,
                               const memory::desc& dst_desc);
+// The node's output holding its residual, for the convolution to accumulate onto (a conv
+// with a residual only).
+dnnl::memory residual_destination(ProgramBuilder& b, const graph::Node& node,
+                                  const memory::desc& dst_desc);
 
 // int8_conv.cpp (--precision int8): a calibrated conv with uint8 input and int8 weights.
 // Returns false, having added nothing, for a conv without an int8 input scale.

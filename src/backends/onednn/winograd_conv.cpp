@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "backends/onednn/lowering.h"
@@ -121,85 +122,94 @@ Timings time_both(ProgramBuilder& b, const graph::Node& node, bool prefilled,
   return {direct_ms, winograd_ms};
 }
 
-}  // namespace
+// The activation layouts a Winograd layer reads and writes: the input's, which the
+// surrounding oneDNN convs chose, and the output in the same layout.
+struct WinogradViews {
+  memory::desc out_desc;
+  ActivationView in, out;
+};
 
-void set_winograd_choice(WinogradChoice choice) {
-  const std::lock_guard<std::mutex> lock(g_mutex);
-  g_choice = choice;
-}
-
-bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
+// The node's views, or nothing (the fallback recorded) where the kernel does not take the
+// conv or cannot address its layout.
+std::optional<WinogradViews> winograd_views(ProgramBuilder& b, const graph::Node& node) {
   if (!is_winograd_shape(b, node)) {
     b.fall_back("Winograd takes dense 3x3 stride-1 pad-1 convs with ReLU or none");
-    return false;
+    return std::nullopt;
   }
-  const ValueId x = node.inputs[0];
-  const ValueId map = graph::conv_bias_map(node);
-  const ValueId residual = graph::conv_residual(node);
-  const memory::desc in_desc = b.desc(x);
+  const memory::desc in_desc = b.desc(node.inputs[0]);
   const memory::desc out_desc = desc_like(in_desc, b.shape(node.output));
   const auto in_view = channel_view(in_desc);
   const auto out_view = channel_view(out_desc);
   if (!in_view || !out_view) {
     b.fall_back("Winograd cannot address the layout " + layout_name(in_desc));
-    return false;
+    return std::nullopt;
   }
+  return WinogradViews{out_desc, *in_view, *out_view};
+}
 
+// The Winograd layer over the node's constant weights, bias and bias map.
+std::unique_ptr<Winograd3x3> make_layer(ProgramBuilder& b, const graph::Node& node, x86::Isa isa) {
+  const graph::Graph& g = b.graph();
+  const ValueId map = graph::conv_bias_map(node);
   const Shape& ws = b.shape(node.inputs[1]);
   const Shape& ys = b.shape(node.output);
-  const x86::Isa isa = x86::selected_isa();
-  const graph::Graph& g = b.graph();
-  auto make = [&] {
-    const Tensor weights = g.value(node.inputs[1]).constant.contiguous();
-    const Tensor bias = g.value(node.inputs[2]).constant.contiguous();
-    Tensor bias_map;
-    if (map >= 0) bias_map = g.value(map).constant.contiguous();
-    return std::make_unique<Winograd3x3>(
-        weights.data<float>(), bias.data<float>(), ws[0], ws[1], node.attrs.relu, isa,
-        map >= 0 ? bias_map.data<float>() : nullptr, map >= 0 ? ys[2] : 0, map >= 0 ? ys[3] : 0);
-  };
-  const ActivationView& in = *in_view;
-  const ActivationView& out = *out_view;
-  const bool accumulate = residual >= 0;
-  const DecisionKey key{in.batch,   in.channels,          out.channels,         in.height,
-                        in.width,   layout_name(in_desc), node.attrs.relu,      map >= 0,
-                        accumulate, num_threads(),        static_cast<int>(isa)};
-  // The layer made for timing, kept when Winograd wins.
-  std::unique_ptr<Winograd3x3> timed;
-  {
-    std::unique_lock<std::mutex> lock(g_mutex);
-    if (g_choice == WinogradChoice::kMeasure) {
-      auto it = g_decisions.find(key);
-      if (it == g_decisions.end()) {
-        lock.unlock();
-        timed = make();
-        const Timings t = time_both(b, node, map >= 0 || accumulate, *timed, in, out, accumulate);
-        lock.lock();
-        it = g_decisions.emplace(key, t.winograd_ms < t.direct_ms).first;
-      }
-      if (!it->second) {
-        b.fall_back("oneDNN's direct conv measured faster than Winograd for this shape");
-        return false;
-      }
-    }
-  }
-  const std::shared_ptr<const Winograd3x3> conv = b.constants().winograd(
-      b.node_index(), static_cast<int>(isa), [&] { return timed ? std::move(timed) : make(); });
+  const Tensor weights = g.value(node.inputs[1]).constant.contiguous();
+  const Tensor bias = g.value(node.inputs[2]).constant.contiguous();
+  Tensor bias_map;
+  if (map >= 0) bias_map = g.value(map).constant.contiguous();
+  return std::make_unique<Winograd3x3>(
+      weights.data<float>(), bias.data<float>(), ws[0], ws[1], node.attrs.relu, isa,
+      map >= 0 ? bias_map.data<float>() : nullptr, map >= 0 ? ys[2] : 0, map >= 0 ? ys[3] : 0);
+}
 
-  // dst holds the residual first when there is one, as in lower_conv.
-  dnnl::memory dst;
-  if (accumulate) {
-    const bool only_operand = std::count(node.inputs.begin(), node.inputs.end(), residual) == 1;
-    if (only_operand) {
-      dst = b.output_accumulating_onto(residual, out_desc);
-    } else {
-      dst = b.output(out_desc);
-      b.copy(b.read(residual), dst);
-    }
-  } else {
-    dst = b.output(out_desc);
+DecisionKey decision_key(ProgramBuilder& b, const graph::Node& node, const WinogradViews& v,
+                         x86::Isa isa) {
+  return {v.in.batch,
+          v.in.channels,
+          v.out.channels,
+          v.in.height,
+          v.in.width,
+          layout_name(b.desc(node.inputs[0])),
+          node.attrs.relu,
+          graph::conv_bias_map(node) >= 0,
+          graph::conv_residual(node) >= 0,
+          num_threads(),
+          static_cast<int>(isa)};
+}
+
+// Whether Winograd runs the node: always under WinogradChoice::kAlways; under kMeasure,
+// whether it timed faster than oneDNN's direct conv, timed the first time the process
+// meets the node's decision key. `timed` then receives the layer made for timing.
+bool winograd_chosen(ProgramBuilder& b, const graph::Node& node, const WinogradViews& v,
+                     x86::Isa isa, std::unique_ptr<Winograd3x3>& timed) {
+  const DecisionKey key = decision_key(b, node, v, isa);
+  std::unique_lock<std::mutex> lock(g_mutex);
+  if (g_choice != WinogradChoice::kMeasure) return true;
+  auto it = g_decisions.find(key);
+  if (it == g_decisions.end()) {
+    // Timing takes milliseconds: other plans may compile meanwhile (the same key is then
+    // timed twice, and the first decision kept).
+    lock.unlock();
+    timed = make_layer(b, node, isa);
+    const bool accumulate = graph::conv_residual(node) >= 0;
+    const bool prefilled = graph::conv_bias_map(node) >= 0 || accumulate;
+    const Timings t = time_both(b, node, prefilled, *timed, v.in, v.out, accumulate);
+    lock.lock();
+    it = g_decisions.emplace(key, t.winograd_ms < t.direct_ms).first;
   }
-  const dnnl::memory src = b.read(x);
+  return it->second;
+}
+
+// Adds the layer's run to the program: input to the node's output, accumulating onto the
+// residual where there is one (the layer adds the bias map itself).
+void add_winograd_run(ProgramBuilder& b, const graph::Node& node,
+                      std::shared_ptr<const Winograd3x3> conv, const WinogradViews& v) {
+  const bool accumulate = graph::conv_residual(node) >= 0;
+  const dnnl::memory dst =
+      accumulate ? residual_destination(b, node, v.out_desc) : b.output(v.out_desc);
+  const dnnl::memory src = b.read(node.inputs[0]);
+  const ActivationView in = v.in;
+  const ActivationView out = v.out;
   const size_t scratch_floats = conv->scratch_floats(in.batch, in.height, in.width);
   const dnnl::memory scratch = b.temp(memory::desc({static_cast<memory::dim>(scratch_floats)},
                                                    memory::data_type::f32, memory::format_tag::x));
@@ -208,6 +218,29 @@ bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
               static_cast<float*>(dst.get_data_handle()), out, accumulate,
               static_cast<float*>(scratch.get_data_handle()), scratch_floats);
   });
+}
+
+}  // namespace
+
+void set_winograd_choice(WinogradChoice choice) {
+  const std::lock_guard<std::mutex> lock(g_mutex);
+  g_choice = choice;
+}
+
+bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
+  const std::optional<WinogradViews> views = winograd_views(b, node);
+  if (!views) return false;
+  const x86::Isa isa = x86::selected_isa();
+  // The layer made for timing, kept when Winograd wins.
+  std::unique_ptr<Winograd3x3> timed;
+  if (!winograd_chosen(b, node, *views, isa, timed)) {
+    b.fall_back("oneDNN's direct conv measured faster than Winograd for this shape");
+    return false;
+  }
+  const std::shared_ptr<const Winograd3x3> conv =
+      b.constants().winograd(b.node_index(), static_cast<int>(isa),
+                             [&] { return timed ? std::move(timed) : make_layer(b, node, isa); });
+  add_winograd_run(b, node, conv, *views);
   b.set_profile_op(conv_profile_op(node, "winograd"));
   b.count_winograd();
   return true;

@@ -120,23 +120,20 @@ void conv_plane(float* y, const float* x, const double* w, double bias, const fl
   }
 }
 
-}  // namespace
+constexpr const char* kOp = "conv2d";
 
-Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, int stride,
-              int pad, const Tensor& bias_map_in, int groups) {
-  constexpr const char* kOp = "conv2d";
-  const Tensor x = detail::float32_operand(x_in, kOp, "input", 4);
-  const Tensor weight = detail::float32_operand(weight_in, kOp, "weight", 4);
-  const Tensor bias = detail::float32_operand(bias_in, kOp, "bias", 1);
+// The geometry of x convolved with weight in `groups` groups (Geometry counts the input
+// channels of one group: each output channel reads only those), checked against the
+// operands: kBadArgument or kShapeMismatch naming what does not fit.
+Geometry conv_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride,
+                       int pad, int groups) {
   if (stride < 1 || pad < 0 || groups < 1) {
     throw Error(ErrorCode::kBadArgument, std::string(kOp) + ": stride " + std::to_string(stride) +
                                              ", pad " + std::to_string(pad) + " and groups " +
                                              std::to_string(groups) +
                                              " must be >= 1, >= 0 and >= 1");
   }
-  const int64_t batch = x.dim(0);
   const int64_t out_channels = weight.dim(0);
-  // Geometry counts the input channels of one group: each output channel reads only those.
   Geometry g{
       x.dim(1) / groups, x.dim(2), x.dim(3), weight.dim(2), weight.dim(3), 0, 0, stride, pad};
   if (x.dim(1) % groups != 0 || out_channels % groups != 0 || weight.dim(1) != g.in_channels) {
@@ -151,16 +148,23 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   }
   g.out_h = (g.in_h + 2 * g.pad - g.kernel_h) / g.stride + 1;
   g.out_w = (g.in_w + 2 * g.pad - g.kernel_w) / g.stride + 1;
+  return g;
+}
 
-  Tensor y(DType::kFloat32, {batch, out_channels, g.out_h, g.out_w});
-  if (y.numel() == 0) return y;
-  Tensor bias_map;
-  if (bias_map_in.defined()) {
-    bias_map = detail::float32_operand(bias_map_in, kOp, "bias map", 4);
-    detail::expect_shape(bias_map.shape(), {1, out_channels, g.out_h, g.out_w}, kOp, "bias map");
-  }
+// The bias map as float32 [1, Co, OH, OW], or an undefined tensor where there is none.
+Tensor checked_bias_map(const Tensor& bias_map_in, int64_t out_channels, const Geometry& g) {
+  if (!bias_map_in.defined()) return Tensor();
+  Tensor bias_map = detail::float32_operand(bias_map_in, kOp, "bias map", 4);
+  detail::expect_shape(bias_map.shape(), {1, out_channels, g.out_h, g.out_w}, kOp, "bias map");
+  return bias_map;
+}
+
+// Every (image, output channel) plane of y, each by one thread with its own accumulator tile.
+void conv_planes(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& bias_map,
+                 int groups, const Geometry& g, Tensor& y) {
+  const int64_t batch = x.dim(0);
+  const int64_t out_channels = weight.dim(0);
   const float* map = bias_map.defined() ? bias_map.data<float>() : nullptr;
-
   const float* wf = weight.data<float>();
   const std::vector<double> w(wf, wf + weight.numel());
   const float* b = bias.data<float>();
@@ -189,6 +193,20 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
       }
     }
   }
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, int stride,
+              int pad, const Tensor& bias_map_in, int groups) {
+  const Tensor x = detail::float32_operand(x_in, kOp, "input", 4);
+  const Tensor weight = detail::float32_operand(weight_in, kOp, "weight", 4);
+  const Tensor bias = detail::float32_operand(bias_in, kOp, "bias", 1);
+  const Geometry g = conv_geometry(x, weight, bias, stride, pad, groups);
+  Tensor y(DType::kFloat32, {x.dim(0), weight.dim(0), g.out_h, g.out_w});
+  if (y.numel() == 0) return y;
+  const Tensor bias_map = checked_bias_map(bias_map_in, weight.dim(0), g);
+  conv_planes(x, weight, bias, bias_map, groups, g, y);
   return y;
 }
 

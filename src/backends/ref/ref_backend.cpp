@@ -1,6 +1,7 @@
 #include "backends/ref/ref_backend.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "backends/ref/kernels.h"
 #include "core/error.h"
@@ -71,6 +72,92 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
   throw Error(ErrorCode::kInternal, "node " + node.name + ": unknown op");
 }
 
+// Runs one node on its operands, naming the node in a kernel's error.
+Tensor run_node(const Node& node, const std::vector<Tensor>& args) {
+  try {
+    return evaluate(node, args);
+  } catch (const Error& e) {
+    throw Error(e.code(), "node '" + node.name + "' (" + op_name(node.op) + "): " + e.what());
+  }
+}
+
+// Each requested name with its value. Every name is resolved before anything is computed,
+// so a typo fails fast.
+std::vector<std::pair<std::string, ValueId>> resolve_all(const graph::ValueLookup& values,
+                                                         const std::vector<std::string>& names) {
+  std::vector<std::pair<std::string, ValueId>> requested;
+  for (const std::string& name : names) requested.emplace_back(name, values.resolve(name));
+  return requested;
+}
+
+// Which nodes run and when each value may go: only the nodes the requested values depend on
+// run (needed[node.output]); last_use[v] is the last of those that reads v, after which v is
+// dropped unless it is requested (keep[v]).
+struct Liveness {
+  std::vector<bool> needed, keep;
+  std::vector<int> last_use;
+};
+
+Liveness liveness(const graph::Graph& g,
+                  const std::vector<std::pair<std::string, ValueId>>& requested) {
+  const size_t count = g.values().size();
+  Liveness l{std::vector<bool>(count, false), std::vector<bool>(count, false),
+             std::vector<int>(count, -1)};
+  for (const auto& [name, v] : requested) {
+    l.needed[v] = true;
+    l.keep[v] = true;
+  }
+  const auto& nodes = g.nodes();
+  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
+    if (!l.needed[nodes[i].output]) continue;
+    for (ValueId v : nodes[i].inputs) {
+      l.needed[v] = true;
+      l.last_use[v] = std::max(l.last_use[v], i);
+    }
+  }
+  return l;
+}
+
+// The values of one run: the constants, the caller's input and the computed tensors, with
+// the bytes the computed ones hold now and at most.
+class Slots {
+ public:
+  Slots(const graph::Graph& g, const Tensor& input)
+      : values_(g.values()), input_(g.input()), slots_(values_.size()) {
+    slots_[input_] = input.contiguous();
+  }
+
+  const Tensor& operator[](ValueId v) const {
+    return values_[v].is_constant() ? values_[v].constant : slots_[v];
+  }
+
+  std::vector<Tensor> operands(const Node& node) const {
+    std::vector<Tensor> args;
+    for (ValueId v : node.inputs) args.push_back((*this)[v]);
+    return args;
+  }
+
+  void set(ValueId v, Tensor t) {
+    slots_[v] = std::move(t);
+    live_ += slots_[v].nbytes();
+    peak_ = std::max(peak_, live_);
+  }
+
+  void release(ValueId v) {
+    if (values_[v].is_constant() || v == input_ || !slots_[v].defined()) return;
+    live_ -= slots_[v].nbytes();
+    slots_[v] = Tensor();
+  }
+
+  size_t peak() const { return peak_; }
+
+ private:
+  const std::vector<graph::Value>& values_;
+  ValueId input_;
+  std::vector<Tensor> slots_;
+  size_t live_ = 0, peak_ = 0;
+};
+
 }  // namespace
 
 RefPlan::RefPlan(const graph::Graph& graph) : graph_(graph) {
@@ -78,75 +165,33 @@ RefPlan::RefPlan(const graph::Graph& graph) : graph_(graph) {
 }
 
 TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outputs) {
-  const auto& values = graph_.values();
-  const auto& nodes = graph_.nodes();
-  const ValueId input_id = graph_.input();
-
   graph::check_batch_input(graph_, input);
-
-  // Resolve every name before computing anything, so a typo fails fast.
-  std::vector<std::pair<std::string, ValueId>> requested;
-  std::vector<bool> keep(values.size(), false);
-  for (const std::string& name : outputs) {
-    const ValueId v = values_.resolve(name);
-    requested.emplace_back(name, v);
-    keep[v] = true;
-  }
-
-  // Only the nodes the requested values depend on run; last_use[v] is the last of those
-  // that reads v, after which v is dropped.
-  std::vector<bool> needed(values.size(), false);
-  for (const auto& [name, v] : requested) needed[v] = true;
-  std::vector<int> last_use(values.size(), -1);
-  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
-    const Node& node = nodes[i];
-    if (!needed[node.output]) continue;
-    for (ValueId v : node.inputs) {
-      needed[v] = true;
-      last_use[v] = std::max(last_use[v], i);
-    }
-  }
-
-  std::vector<Tensor> slots(values.size());
+  const auto requested = resolve_all(values_, outputs);
+  const Liveness live = liveness(graph_, requested);
+  const auto& nodes = graph_.nodes();
+  Slots slots(graph_, input);
   profile_.clear();
-  slots[input_id] = input.contiguous();
-  size_t live = 0;
-  size_t peak = 0;
-  auto release = [&](ValueId v) {
-    if (values[v].is_constant() || v == input_id || !slots[v].defined()) return;
-    live -= slots[v].nbytes();
-    slots[v] = Tensor();
-  };
-
-  std::vector<Tensor> args;
   for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
     const Node& node = nodes[i];
-    if (!needed[node.output]) continue;
-    args.clear();
-    for (ValueId v : node.inputs) {
-      args.push_back(values[v].is_constant() ? values[v].constant : slots[v]);
+    if (!live.needed[node.output]) continue;
+    {
+      // The operands die with this scope, so that releasing their slots below frees them.
+      const std::vector<Tensor> args = slots.operands(node);
+      const Timer timer;
+      Tensor y = run_node(node, args);
+      if (profiling_) {
+        profile_.push_back({node.name, node_kind(node), node.stage, timer.elapsed_ms()});
+      }
+      slots.set(node.output, std::move(y));
     }
-    const Timer timer;
-    try {
-      slots[node.output] = evaluate(node, args);
-    } catch (const Error& e) {
-      throw Error(e.code(), "node '" + node.name + "' (" + op_name(node.op) + "): " + e.what());
-    }
-    if (profiling_)
-      profile_.push_back({node.name, node_kind(node), node.stage, timer.elapsed_ms()});
-    args.clear();
-    live += slots[node.output].nbytes();
-    peak = std::max(peak, live);
     for (ValueId v : node.inputs) {
-      if (last_use[v] == i && !keep[v]) release(v);
+      if (live.last_use[v] == i && !live.keep[v]) slots.release(v);
     }
   }
-  last_peak_bytes_ = peak;
+  last_peak_bytes_ = slots.peak();
 
   TensorMap result;
-  for (const auto& [name, v] : requested) {
-    result[name] = values[v].is_constant() ? values[v].constant : slots[v];
-  }
+  for (const auto& [name, v] : requested) result[name] = slots[v];
   return result;
 }
 
