@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <opencv2/imgproc.hpp>
@@ -18,6 +19,7 @@
 #include "engine/engine.h"
 #include "nets/star/builder.h"
 #include "nets/star/crop.h"
+#include "pipeline/auto_model.h"
 #include "vision/face_detector.h"
 #include "vision/face_landmarks.h"
 #include "vision/image.h"
@@ -102,16 +104,40 @@ py::array_t<float> tensor_array(const Tensor& t) {
   return out;
 }
 
+// precision="auto": the cached auto model of the checkpoint (made once, on `calibrate`).
+std::string auto_model(const std::string& checkpoint, const std::string& weights,
+                       pipeline::AutoModelOptions options) {
+  options.weights = checkpoint_entry(weights);
+  const auto log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  return pipeline::cached_auto_model(checkpoint, options, log).path.string();
+}
+
+// The keyword arguments of precision="auto" (ValueError for a malformed budget).
+pipeline::AutoModelOptions auto_options(double max_drift, double max_drift_p99,
+                                        const std::vector<std::string>& calibrate,
+                                        const std::string& calibration_detector) {
+  pipeline::AutoModelOptions o;
+  o.budget = {max_drift, max_drift_p99};
+  o.budget.check();
+  o.calibration.paths = calibrate;
+  o.calibration.detector = calibration_detector;
+  return o;
+}
+
 class LandmarkDetector {
  public:
   LandmarkDetector(const std::string& model_path, const std::string& device,
                    const std::vector<int>& /*device_ids: CUDA only in OpenFace*/,
                    const py::object& threads, const std::string& backend,
-                   const std::string& weights, const std::string& precision) {
+                   const std::string& weights, const std::string& precision,
+                   const pipeline::AutoModelOptions& auto_options) {
     check_device(device);
-    const EngineOptions options = engine_options(threads, backend, weights, precision);
+    const bool is_auto = precision == pipeline::kAutoPrecision;
+    const EngineOptions options =
+        engine_options(threads, backend, weights, is_auto ? kModelPrecision : precision);
     py::gil_scoped_release release;
-    engine_ = Engine::load(model_path, options);
+    engine_ =
+        Engine::load(is_auto ? auto_model(model_path, weights, auto_options) : model_path, options);
   }
 
   // One (P, 2) float32 array per row of `dets` scoring >= confidence_threshold, in order.
@@ -330,13 +356,24 @@ PYBIND11_MODULE(_starface, m) {
         "The threading runtime, this thread's thread count and the waiting policy in effect");
 
   py::class_<LandmarkDetector>(m, "LandmarkDetector")
-      .def(
-          py::init<const std::string&, const std::string&, const std::vector<int>&,
-                   const py::object&, const std::string&, const std::string&, const std::string&>(),
-          py::arg("model_path"), py::arg("device") = "cpu",
-          py::arg("device_ids") = std::vector<int>{-1}, py::arg("threads") = py::none(),
-          py::arg("backend") = "onednn", py::arg("weights") = "net",
-          py::arg("precision") = starface::kModelPrecision)
+      .def(py::init([](const std::string& model_path, const std::string& device,
+                       const std::vector<int>& device_ids, const py::object& threads,
+                       const std::string& backend, const std::string& weights,
+                       const std::string& precision, double max_drift, double max_drift_p99,
+                       const std::vector<std::string>& calibrate,
+                       const std::string& calibration_detector) {
+             return std::make_unique<LandmarkDetector>(
+                 model_path, device, device_ids, threads, backend, weights, precision,
+                 starface::python::auto_options(max_drift, max_drift_p99, calibrate,
+                                                calibration_detector));
+           }),
+           py::arg("model_path"), py::arg("device") = "cpu",
+           py::arg("device_ids") = std::vector<int>{-1}, py::arg("threads") = py::none(),
+           py::arg("backend") = "onednn", py::arg("weights") = "net",
+           py::arg("precision") = starface::kModelPrecision,
+           py::arg("max_drift") = starface::eval::DriftBudget{}.mean_px,
+           py::arg("max_drift_p99") = starface::eval::DriftBudget{}.p99_px,
+           py::arg("calibrate") = std::vector<std::string>{}, py::arg("calibration_detector") = "")
       .def("detect_landmarks", &LandmarkDetector::detect_landmarks, py::arg("image"),
            py::arg("dets"), py::arg("confidence_threshold") = 0.5)
       .def("infer", &LandmarkDetector::infer, py::arg("tensor"), py::arg("heatmaps") = false)

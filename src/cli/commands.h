@@ -4,8 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "engine/engine.h"
+#include "eval/precision_search.h"
+#include "pipeline/auto_model.h"
 
 namespace starface::cli {
 
@@ -27,9 +30,22 @@ struct ModelFlags {
   std::string backend = "onednn";
   int threads = 0;
   std::string precision = kModelPrecision;
+  // --precision auto (run, eval): the drift budget and the faces to calibrate on.
+  eval::DriftBudget budget;
+  bool budget_given = false;
+  std::vector<std::string> calibrate;
+
+  bool is_auto() const { return precision == pipeline::kAutoPrecision; }
+  // With --precision auto: the auto file's own assignment.
   EngineOptions engine_options() const;
+  // The file to load for `model`: itself, or with --precision auto its cached auto model
+  // (pipeline::cached_auto_model), made on first use on --calibrate's faces, else on
+  // `faces` found by `detector` (empty: centre crops). Prints what it did unless `quiet`.
+  std::string model_to_load(const std::string& model, const std::vector<std::string>& faces,
+                            const std::string& detector, bool quiet) const;
 };
-void add_model_flags(CLI::App& command, ModelFlags& flags);
+// `offer_auto`: --precision also takes auto, with --max-drift, --max-drift-p99, --calibrate.
+void add_model_flags(CLI::App& command, ModelFlags& flags, bool offer_auto = false);
 
 // Writes `text` to `path` through a temporary file and a rename, so a reader never sees
 // half a file (pipeline::AtomicTextFile).

@@ -2,7 +2,8 @@
 // the unpickler, the builder or the passes, optionally with float16 weights, or calibrated
 // for int8 (--precision int8 --calibrate IMAGES_OR_VIDEOS... [--detector RF.pth]), with a
 // report per conv of the range calibration chose and, with --report, of the landmark drift
-// each conv causes when it alone is reduced.
+// each conv causes when it alone is reduced; or with each conv's precision chosen against
+// a drift budget (--precision auto --max-drift D --calibrate ...).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "eval/sensitivity.h"
 #include "graph/passes/passes.h"
 #include "nets/star/model_file.h"
+#include "pipeline/auto_model.h"
 #include "pipeline/calibration_crops.h"
 
 namespace starface::cli {
@@ -34,6 +36,8 @@ struct ConvertFlags {
   std::vector<std::string> report_precisions{"int8"};
   std::vector<std::string> report_convs;  // empty: every int8 conv
   std::vector<std::string> fp32_convs;
+  eval::DriftBudget budget;
+  bool budget_given = false;
   bool json = false;
 };
 
@@ -91,29 +95,6 @@ void print_int8_report(const ConvertReport& r) {
 }
 
 // --- Sensitivity (--report) ---
-
-// Every 4th crop is held out of calibration for the sensitivity report.
-constexpr size_t kHoldOutEvery = 4;
-
-struct SplitCrops {
-  std::vector<Tensor> calibrate, held_out;
-};
-
-SplitCrops split_crops(std::vector<Tensor> crops) {
-  if (crops.size() < 2) {
-    throw Error(ErrorCode::kBadArgument,
-                "--report needs at least 2 calibration crops (1 of every " +
-                    std::to_string(kHoldOutEvery) + " is held out); found " +
-                    std::to_string(crops.size()));
-  }
-  SplitCrops s;
-  for (size_t i = 0; i < crops.size(); ++i) {
-    const bool hold = i % kHoldOutEvery == kHoldOutEvery - 1 ||
-                      (crops.size() < kHoldOutEvery && i + 1 == crops.size());
-    (hold ? s.held_out : s.calibrate).push_back(std::move(crops[i]));
-  }
-  return s;
-}
 
 struct Sensitivity {
   int crops = 0;
@@ -205,7 +186,71 @@ void print_sensitivity(const Sensitivity& s) {
 
 // --- The command ---
 
+// --- Precision auto ---
+
+void print_auto(const ConvertFlags& f, const pipeline::AutoModelReport& r) {
+  const eval::PrecisionChoice& c = r.choice;
+  std::printf("wrote %s: STAR %s, precision auto within %s:", f.output.c_str(),
+              r.convert.config.layout().c_str(), f.budget.str().c_str());
+  for (const auto& [precision, count] : c.conv_counts) {
+    std::printf(" %d %s", count, precision.c_str());
+  }
+  std::printf(" convs\ncrops  %s\n", eval::describe(r.split).c_str());
+  std::printf(
+      "drift  %.3f / %.3f / %.3f crop px (mean / p99 / max) on the held-out crops; every "
+      "calibrated conv int8: %.3f / %.3f / %.3f\n",
+      c.drift.mean_px, c.drift.p99_px, c.drift.max_px, c.all_int8_drift.mean_px,
+      c.all_int8_drift.p99_px, c.all_int8_drift.max_px);
+  std::printf("search %s; %d assignments measured in %.1f s\n", c.search.c_str(), c.measurements,
+              r.search_ms / 1000);
+  for (const eval::RaisedConv& raised : c.raised) {
+    std::printf("       stays %-4s %-34s (alone in int8: %.3f px)\n",
+                graph::precision_name(raised.precision).c_str(), raised.conv.c_str(),
+                raised.int8_drift_px);
+  }
+  std::printf(
+      "speed  predicted conv time %.2f of exact fp32 (peak rates); measured at batch 1 here: "
+      "fp32 %.1f ms, auto %.1f ms (%.2f)\n",
+      c.predicted_conv_time, r.fp32_ms, r.auto_ms, r.auto_ms / r.fp32_ms);
+}
+
+void run_convert_auto(const ConvertFlags& f) {
+  pipeline::AutoModelOptions o;
+  o.budget = f.budget;
+  o.weights = checkpoint_entry(f.weights);
+  o.calibration = f.calibration;
+  const pipeline::AutoModelReport r =
+      pipeline::convert_auto(f.checkpoint, f.output, o,
+                             f.json ? eval::SearchProgress{} : pipeline::stderr_search_progress());
+  if (f.json) {
+    nlohmann::json j = pipeline::precision_search_json(r, o);
+    j["checkpoint"] = f.checkpoint;
+    j["output"] = f.output;
+    j["output_bytes"] = r.convert.bytes;
+    j["search_ms"] = r.search_ms;
+    j["measured_ms"] = {{"fp32", r.fp32_ms}, {"auto", r.auto_ms}};
+    std::cout << j.dump(2) << "\n";
+    return;
+  }
+  print_auto(f, r);
+}
+
 void check_flags(const ConvertFlags& f) {
+  if (f.precision == "auto") {
+    if (f.calibration.paths.empty()) {
+      throw Error(ErrorCode::kBadArgument,
+                  "--precision auto needs --calibrate with face images or videos");
+    }
+    if (f.report || !f.fp32_convs.empty()) {
+      throw Error(ErrorCode::kBadArgument, "--report and --fp32-convs go with --precision int8");
+    }
+    f.budget.check();
+    return;
+  }
+  if (f.budget_given) {
+    throw Error(ErrorCode::kBadArgument,
+                "--max-drift and --max-drift-p99 go with --precision auto");
+  }
   const bool int8 = f.precision == "int8";
   if (int8 != !f.calibration.paths.empty()) {
     throw Error(ErrorCode::kBadArgument,
@@ -224,6 +269,7 @@ void check_flags(const ConvertFlags& f) {
 
 void run_convert(const ConvertFlags& f) {
   check_flags(f);
+  if (f.precision == "auto") return run_convert_auto(f);
   ConvertOptions options;
   options.precision = f.precision;
   options.weights = checkpoint_entry(f.weights);
@@ -243,9 +289,9 @@ void run_convert(const ConvertFlags& f) {
   if (int8) {
     std::vector<Tensor> crops = pipeline::calibration_crops(f.calibration);
     if (f.report) {
-      SplitCrops split = split_crops(std::move(crops));
-      crops = std::move(split.calibrate);
-      held_out = std::move(split.held_out);
+      const eval::CropSplit split = eval::split_calibration_crops(crops.size());
+      held_out = eval::pick_crops(crops, split.held_out);
+      crops = eval::pick_crops(crops, split.calibrate);
     }
     options.calibration_inputs = std::move(crops);
   }
@@ -291,18 +337,29 @@ void add_convert(CLI::App& app) {
   cmd->add_option("checkpoint", f->checkpoint, "STAR checkpoint (.pth/.pkl) or model file")
       ->required();
   cmd->add_option("-o,--output", f->output, "Model file to write (.safetensors)")->required();
+  std::vector<std::string> precisions = star::storage_precisions();
+  precisions.push_back("auto");
   cmd->add_option("--precision", f->precision,
-                  "Weight storage: fp32 (exact), fp16 (half the size; computed in fp32) or int8 "
-                  "(calibrated for --precision int8: needs --calibrate)")
-      ->check(CLI::IsMember(star::storage_precisions()));
+                  "Weight storage: fp32 (exact), fp16 (half the size; computed in fp32), int8 "
+                  "(calibrated for --precision int8: needs --calibrate), or auto: each conv in "
+                  "the lowest precision (int8, bf16, fp32) that keeps the landmark drift within "
+                  "--max-drift on calibration crops held out (needs --calibrate)")
+      ->check(CLI::IsMember(precisions));
+  cmd->add_option("--max-drift", f->budget.mean_px,
+                  "auto: the mean landmark drift allowed against exact fp32, 256x256 crop px "
+                  "(default 0.5)")
+      ->each([f](const std::string&) { f->budget_given = true; });
+  cmd->add_option("--max-drift-p99", f->budget.p99_px,
+                  "auto: the 99th percentile of the drift allowed, crop px (default 2.0)")
+      ->each([f](const std::string&) { f->budget_given = true; });
   cmd->add_option("--weights", f->weights, "Checkpoint weights: net (default) or ema")
       ->check(CLI::IsMember({"net", "ema"}));
   cmd->add_option("--calibrate", f->calibration.paths,
-                  "int8: face images, videos or folders of them to calibrate on");
+                  "int8, auto: face images, videos or folders of them to calibrate on");
   cmd->add_option("--detector", f->calibration.detector,
-                  "int8: RetinaFace checkpoint to find the faces (default: centre crops)");
+                  "int8, auto: RetinaFace checkpoint to find the faces (default: centre crops)");
   cmd->add_option("--calibration-crops", f->calibration.max_crops,
-                  "int8: crops to calibrate on at most (default 32)")
+                  "int8, auto: crops to calibrate on at most (default 32)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--max-error", f->max_error,
                   "int8: a conv whose estimated int8 error (relative to its output) is above "

@@ -71,7 +71,7 @@ FaceSource read_faces(const EvalFlags& f) {
   if (s.faces.empty()) throw Error(ErrorCode::kBadInput, s.file + ": no faces in the file");
   if (f.limit > 0 && s.faces.size() > f.limit) s.faces.resize(f.limit);
   const bool annotated = !s.faces.front().landmarks.empty();
-  if (!annotated && f.reference.empty()) {
+  if (!annotated && f.reference.empty() && !f.flags.is_auto()) {
     throw Error(ErrorCode::kBadArgument,
                 "--faces and --image/--box have no ground truth: give --reference MODEL to "
                 "measure the drift against it");
@@ -187,11 +187,14 @@ void report_progress(size_t done, size_t total) {
   if (done == total) std::fprintf(stderr, "\n");
 }
 
+// --reference, or with --precision auto the model itself in exact fp32 (what the auto
+// model's drift budget is measured against).
 std::unique_ptr<Engine> load_reference(const EvalFlags& f) {
+  if (f.reference.empty() && !f.flags.is_auto()) return nullptr;
   ModelFlags flags = f.flags;
-  flags.weights = f.reference_weights;
-  flags.precision = f.reference_precision;
-  return Engine::load(f.reference, flags.engine_options());
+  flags.weights = f.reference.empty() ? f.flags.weights : f.reference_weights;
+  flags.precision = f.reference.empty() ? "fp32" : f.reference_precision;
+  return Engine::load(f.reference.empty() ? f.model : f.reference, flags.engine_options());
 }
 
 void run_eval(const EvalFlags& f) {
@@ -203,8 +206,9 @@ void run_eval(const EvalFlags& f) {
                 "--by needs annotated faces (--wflw or --tsv): faces are binned by their ground "
                 "truth");
   }
-  const auto model = Engine::load(f.model, f.flags.engine_options());
-  const auto reference = f.reference.empty() ? nullptr : load_reference(f);
+  const auto model =
+      Engine::load(f.flags.model_to_load(f.model, {}, "", f.json), f.flags.engine_options());
+  const auto reference = load_reference(f);
   const eval::NmeConvention convention = eval::nme_convention(model->config().points);
   eval::RunOptions options;
   options.image_root = f.images;
@@ -250,6 +254,10 @@ void run_eval(const EvalFlags& f) {
   if (accuracy) print_by_bins(source.faces, nmes, axes, convention);
   if (reference_accuracy) {
     print_accuracy("accuracy of the reference", *reference_accuracy, convention);
+    if (reference_accuracy->all.faces > 0 && reference_accuracy->all.nme > 0) {
+      std::printf("  NME of the model %+.2f %% relative to the reference's\n",
+                  100.0 * (accuracy->all.nme / reference_accuracy->all.nme - 1.0));
+    }
   }
   if (drift) print_drift(*drift);
 }
@@ -264,7 +272,8 @@ void add_eval(CLI::App& app) {
       "the drift of a model against a reference model on the same crops");
   cmd->add_option("--model", f->model, "STAR checkpoint to evaluate")->required();
   cmd->add_option("--reference", f->reference,
-                  "Second checkpoint to compare against on the same crops (drift table)");
+                  "Second checkpoint to compare against on the same crops (drift table); with "
+                  "--precision auto the model itself in exact fp32 by default");
   cmd->add_option("--wflw", f->wflw, "WFLW annotations (list_98pt_rect_attr_*.txt)");
   cmd->add_option("--tsv", f->tsv, "STAR/ADNet .tsv metadata");
   cmd->add_option("--faces", f->faces,
@@ -281,7 +290,7 @@ void add_eval(CLI::App& app) {
                   "Also report the NME by face size (inter-ocular distance in pixels) and/or yaw "
                   "estimated from the ground-truth landmarks: size, yaw or size,yaw");
   cmd->add_flag("--json", f->json, "Print the results as one JSON object");
-  add_model_flags(*cmd, f->flags);
+  add_model_flags(*cmd, f->flags, /*offer_auto=*/true);
   cmd->add_option("--reference-weights", f->reference_weights,
                   "Checkpoint weights of the reference: net (default) or ema")
       ->check(CLI::IsMember({"net", "ema"}));

@@ -72,6 +72,15 @@ std::vector<pipeline::Input> inputs_of(const RunFlags& f) {
   return pipeline::select_shard(pipeline::expand_inputs(paths), shard);
 }
 
+// --precision auto calibrates on the inputs' faces: their paths.
+std::vector<std::string> input_paths(const std::vector<pipeline::Input>& inputs) {
+  std::vector<std::string> paths;
+  for (const pipeline::Input& input : inputs) {
+    if (input.kind != pipeline::Input::Kind::kBroken) paths.push_back(input.path);
+  }
+  return paths;
+}
+
 pipeline::SmoothOptions smooth_options(const RunFlags& f) {
   pipeline::SmoothOptions s = f.smoothing;
   s.mode = pipeline::parse_smooth_mode(f.smooth);
@@ -161,7 +170,9 @@ void run_with_folder(const RunFlags& f, const std::vector<pipeline::Input>& inpu
                                                      "--landmark-model", search);
   const auto detector_path = pipeline::resolve_model(pipeline::kDetectorModelFile, f.detector_model,
                                                      "--detector-model", search);
-  const auto engine = Engine::load(landmark_path.string(), f.model.engine_options());
+  const std::string landmark_model = f.model.model_to_load(
+      landmark_path.string(), input_paths(inputs), detector_path.string(), f.quiet);
+  const auto engine = Engine::load(landmark_model, f.model.engine_options());
   if (f.landmarks68 && engine->config().points != 98) {
     throw Error(ErrorCode::kBadArgument, "--landmarks68 needs a 98-point model; " +
                                              landmark_path.string() + " has " +
@@ -288,7 +299,7 @@ void add_run(CLI::App& app) {
                   "RetinaFace checkpoint (default: Alignment_RetinaFace.pth in the model folders)");
   cmd->add_option("--models", f->models_dir,
                   "Model folder, searched before $STARFACE_MODELS and ~/.cache/starface");
-  add_model_flags(*cmd, f->model);
+  add_model_flags(*cmd, f->model, /*offer_auto=*/true);
   cmd->add_option("--detector-precision", f->detector_precision,
                   "Arithmetic of the detector: auto (the landmark model's; fp32-fast when that "
                   "is int8), fp32, fp32-fast, bf16 or int8 (calibrated at start on 8 frames "

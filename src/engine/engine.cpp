@@ -55,8 +55,8 @@ Network network_from_model_file(const std::string& path, const std::string& weig
   n.config = file.config;
   n.params = star::count_graph_parameters(file.graph);
   n.graph = std::move(file.graph);
-  n.source = {true,           file.info.precision, file.info.source, file.info.weights,
-              file.info.int8, file.info.precisions};
+  n.source = {true,           file.info.precision,  file.info.source,          file.info.weights,
+              file.info.int8, file.info.precisions, file.info.precision_search};
   return n;
 }
 
@@ -89,11 +89,14 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   star::ModelFileInfo info;
   if (options.precision == "int8") {
     const Timer calibrate_timer;
-    info.int8 = calibrate_int8(optimized, options.calibration_inputs, options.rules);
+    info.int8 = options.int8 ? *options.int8
+                             : calibrate_int8(optimized, options.calibration_inputs, options.rules);
     graph::apply_bias_corrections(optimized, info.int8);  // the file's biases hold them
     report.calibrate_ms = calibrate_timer.elapsed_ms();
     report.int8 = info.int8;
-    info.precisions = graph::ConvPrecisions::int8_at(info.int8.input_scales);
+    info.precisions = options.assignment ? *options.assignment
+                                         : graph::ConvPrecisions::int8_at(info.int8.input_scales);
+    info.precision_search = options.precision_search;
   }
   const Timer write_timer;
   info.precision = options.precision;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -63,14 +64,29 @@ struct ModelSource {
   std::string weights = "net";       // the checkpoint entry the weights come from
   graph::Int8Calibration int8;       // a calibrated model file's (empty otherwise)
   graph::ConvPrecisions precisions;  // what the file runs in by default (all fp32 otherwise)
+  std::string precision_search;      // how `convert --precision auto` chose it (JSON), or ""
 };
 
 struct ConvertOptions {
   std::string precision = "fp32";  // storage: see star::storage_precisions()
   std::string weights = "net";     // checkpoint entry: "net" or "net_ema"
-  // precision "int8": float32 [N, 3, 256, 256] crops to calibrate on (calibrate.h).
+  // precision "int8": float32 [N, 3, 256, 256] crops to calibrate on (calibrate.h)...
   std::vector<Tensor> calibration_inputs;
   CalibrationRules rules;
+  // ... or a calibration made beforehand on the checkpoint's optimized graph, with the
+  // per-conv assignment to store (its int8 convs must be calibrated there), and how it was
+  // chosen as a JSON object (ModelFileInfo::precision_search).
+  std::optional<graph::Int8Calibration> int8;
+  std::optional<graph::ConvPrecisions> assignment;
+  std::string precision_search;
+
+  // Weights stored as `precision`, nothing else set.
+  static ConvertOptions stored_as(std::string precision, std::string weights = "net") {
+    ConvertOptions o;
+    o.precision = std::move(precision);
+    o.weights = std::move(weights);
+    return o;
+  }
 };
 
 struct ConvertReport {

@@ -12,50 +12,54 @@ namespace {
 
 constexpr double kCropHalfWidth = 128.0;  // [-1, 1] -> 256 crop pixels
 
-std::vector<Tensor> landmarks_of(graph::Plan& plan, const std::vector<Tensor>& crops) {
-  std::vector<Tensor> out;
-  for (const Tensor& crop : crops) out.push_back(plan.run(crop, {"landmarks"}).at("landmarks"));
-  return out;
-}
-
-}  // namespace
-
-ConvDrift landmark_drift(const Tensor& reference, const Tensor& reduced) {
+// Appends the displacement of every point of `reduced` from `reference`, in crop pixels.
+void append_point_drifts(const Tensor& reference, const Tensor& reduced, std::vector<double>& px) {
   check_internal(reference.shape() == reduced.shape() && reference.dim(-1) == 2,
                  "landmark_drift: landmark tensors of different shapes");
   const Tensor a = reference.contiguous(), b = reduced.contiguous();
-  ConvDrift d;
   const int64_t points = a.numel() / 2;
   for (int64_t i = 0; i < points; ++i) {
     const double dx = double{b.data<float>()[2 * i]} - a.data<float>()[2 * i];
     const double dy = double{b.data<float>()[2 * i + 1]} - a.data<float>()[2 * i + 1];
-    const double px = std::hypot(dx, dy) * kCropHalfWidth;
-    d.mean_px += px;
-    d.max_px = std::max(d.max_px, px);
+    px.push_back(std::hypot(dx, dy) * kCropHalfWidth);
   }
-  d.mean_px = points > 0 ? d.mean_px / static_cast<double>(points) : 0.0;
+}
+
+// Mean, 99th percentile (nearest rank) and max of the point drifts.
+ConvDrift summarize(const std::string& what, std::vector<double> px) {
+  ConvDrift d{what, 0, 0, 0};
+  if (px.empty()) return d;
+  for (double v : px) d.mean_px += v;
+  d.mean_px /= static_cast<double>(px.size());
+  std::sort(px.begin(), px.end());
+  const auto rank = static_cast<size_t>(std::ceil(0.99 * static_cast<double>(px.size())));
+  d.p99_px = px[std::max<size_t>(rank, 1) - 1];
+  d.max_px = px.back();
   return d;
 }
 
-namespace {
+}  // namespace
 
-// Over crops: the mean over every point, the largest displacement.
-ConvDrift total_drift(const std::string& what, const std::vector<Tensor>& reference,
-                      const std::vector<Tensor>& reduced) {
-  ConvDrift total{what, 0, 0};
-  int64_t points = 0;
-  for (size_t i = 0; i < reference.size(); ++i) {
-    const ConvDrift d = landmark_drift(reference[i], reduced[i]);
-    const int64_t n = reference[i].numel() / 2;
-    total.mean_px += d.mean_px * static_cast<double>(n);
-    total.max_px = std::max(total.max_px, d.max_px);
-    points += n;
+std::vector<Tensor> landmarks_of(graph::Plan& plan, const std::vector<Tensor>& crops) {
+  std::vector<Tensor> out;
+  // Copies: a plan may hand out views of buffers its next run overwrites.
+  for (const Tensor& crop : crops) {
+    out.push_back(plan.run(crop, {"landmarks"}).at("landmarks").clone());
   }
-  total.mean_px /= static_cast<double>(std::max<int64_t>(points, 1));
-  return total;
+  return out;
 }
 
-}  // namespace
+ConvDrift landmark_drift(const std::vector<Tensor>& reference, const std::vector<Tensor>& reduced,
+                         const std::string& what) {
+  check_internal(reference.size() == reduced.size(), "landmark_drift: lists of different lengths");
+  std::vector<double> px;
+  for (size_t i = 0; i < reference.size(); ++i) append_point_drifts(reference[i], reduced[i], px);
+  return summarize(what, std::move(px));
+}
+
+ConvDrift landmark_drift(const Tensor& reference, const Tensor& reduced) {
+  return landmark_drift(std::vector<Tensor>{reference}, std::vector<Tensor>{reduced});
+}
 
 ReducedPlan reduce_one_conv(graph::Precision precision, const graph::Int8Calibration* calibration) {
   if (precision == graph::Precision::kBf16) backends::onednn::check_supported(precision);
@@ -97,7 +101,7 @@ std::unique_ptr<graph::Plan> int8_plan(const graph::Graph& exact,
 ConvDrift plan_drift(const graph::Graph& graph, graph::Plan& reduced,
                      const std::vector<Tensor>& crops) {
   backends::onednn::OnednnPlan exact(graph);
-  return total_drift("all", landmarks_of(exact, crops), landmarks_of(reduced, crops));
+  return landmark_drift(landmarks_of(exact, crops), landmarks_of(reduced, crops));
 }
 
 std::vector<ConvDrift> conv_sensitivity(const graph::Graph& graph,
@@ -110,7 +114,7 @@ std::vector<ConvDrift> conv_sensitivity(const graph::Graph& graph,
   std::vector<ConvDrift> result;
   for (const std::string& conv : convs) {
     const std::unique_ptr<graph::Plan> plan = reduce(graph, conv);
-    result.push_back(total_drift(conv, reference, landmarks_of(*plan, crops)));
+    result.push_back(landmark_drift(reference, landmarks_of(*plan, crops), conv));
     if (progress) progress(static_cast<int>(result.size()), static_cast<int>(convs.size()));
   }
   std::stable_sort(result.begin(), result.end(),

@@ -20,6 +20,7 @@ namespace starface::eval {
 struct ConvDrift {
   std::string conv;
   double mean_px = 0;  // mean landmark displacement over points and crops, 256x256 crop px
+  double p99_px = 0;   // its 99th percentile over points and crops (nearest rank)
   double max_px = 0;
 };
 
@@ -47,12 +48,17 @@ std::unique_ptr<graph::Plan> int8_plan(const graph::Graph& exact,
                                        const graph::Int8Calibration& calibration);
 
 // Landmark drift of `reduced` against exact fp32 `graph` on `crops`: the mean over all
-// points, the max.
+// points, the 99th percentile, the max.
 ConvDrift plan_drift(const graph::Graph& graph, graph::Plan& reduced,
                      const std::vector<Tensor>& crops);
 
-// Mean and max distance between two landmark tensors [N, P, 2] in [-1, 1], in crop pixels
-// (x 128, as 256x256 crops span [-1, 1]).
+// The final landmarks [1, P, 2] of `plan` on each crop.
+std::vector<Tensor> landmarks_of(graph::Plan& plan, const std::vector<Tensor>& crops);
+
+// Mean, 99th percentile and max distance between landmark tensors [N, P, 2] in [-1, 1],
+// pairwise over the two lists, in crop pixels (x 128, as 256x256 crops span [-1, 1]).
+ConvDrift landmark_drift(const std::vector<Tensor>& reference, const std::vector<Tensor>& reduced,
+                         const std::string& what = "all");
 ConvDrift landmark_drift(const Tensor& reference, const Tensor& reduced);
 
 }  // namespace starface::eval

@@ -14,10 +14,12 @@ namespace starface::pipeline {
 
 struct CalibrationSource {
   std::vector<std::string> paths;
-  std::string detector;      // RetinaFace checkpoint; empty: centre crops
-  int max_crops = 32;        // stop after this many
-  int frames_per_video = 8;  // every k-th frame of a video, k spreading this many over it
-  float min_score = 0.5f;    // detections kept
+  std::string detector;  // RetinaFace checkpoint; empty: centre crops
+  int max_crops = 32;    // stop after this many
+  // Every k-th frame of a video, k spreading this many over it: as many as the crops, so a
+  // video with one face gives max_crops crops, held-out ones included.
+  int frames_per_video = 32;
+  float min_score = 0.5f;  // detections kept
 };
 
 // float32 [1, 3, 256, 256] crops, at least one. kBadInput naming the path for an input

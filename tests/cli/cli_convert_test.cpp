@@ -174,6 +174,17 @@ TEST(CliConvert, LandmarksAndBenchTakeTheModelFile) {
   EXPECT_EQ(ref.exit_code, 0) << ref.err;
 }
 
+// --precision auto starts from exact weights: a float16 file is refused before any work.
+TEST(CliConvert, AutoRefusesAFileOfRoundedWeights) {
+  const auto dir = temp_dir("cli_convert_auto_fp16");
+  const CliResult r =
+      run_starface("convert " + model("fp16") + " -o " + quoted(dir / "auto.safetensors") +
+                   " --precision auto --calibrate " + kImages);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("starts from exact weights"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+}
+
 struct BadConvert {
   const char* name;
   std::string args;  // after "convert"; OUT stands for a file in the test's own folder
@@ -222,6 +233,18 @@ std::vector<BadConvert> bad_converts() {
       {"Fp32ConvsUnknown",
        kTiny + " -o OUT --precision int8 --calibrate " + kImages + " --fp32-convs pre.0.bn",
        "--fp32-convs: 'pre.0.bn' is not a conv"},
+      {"AutoWithoutCalibration", kTiny + " -o OUT --precision auto",
+       "--precision auto needs --calibrate"},
+      {"NegativeDrift",
+       kTiny + " -o OUT --precision auto --calibrate " + kImages + " --max-drift -0.5",
+       "--max-drift (the mean) must be a finite number"},
+      {"NanDrift", kTiny + " -o OUT --precision auto --calibrate " + kImages + " --max-drift nan",
+       "--max-drift"},
+      {"P99BelowMean",
+       kTiny + " -o OUT --precision auto --calibrate " + kImages +
+           " --max-drift 1 --max-drift-p99 0.5",
+       "is below --max-drift"},
+      {"DriftWithoutAuto", kTiny + " -o OUT --max-drift 1", "go with --precision auto"},
       {"BadWeights", kTiny + " -o OUT --weights best", "--weights"},
       {"EmaAbsent", kTiny + " -o OUT --weights ema", "net_ema"},
       {"NoOutput", kTiny, "--output"},

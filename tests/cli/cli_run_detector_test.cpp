@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/cli_run.h"
+#include "support/scoped_env.h"
 
 namespace starface::testing {
 namespace {
@@ -70,6 +71,34 @@ TEST(CliRunDetector, FindsTheFacesOfRealFramesAndMarksFramesWithout) {
   EXPECT_TRUE(fs::exists(dir / "out" / "stills.json"));
   EXPECT_TRUE(fs::exists(dir / "out" / "stills_profile.json"));
   EXPECT_NE(r.out.find("detect"), std::string::npos) << r.out;  // the stage report
+}
+
+// --precision auto: the first run makes the model from the inputs' own faces and says what
+// drift it proved; the next reuses it from the cache.
+TEST(CliRunDetector, PrecisionAutoIsMadeOnceFromTheInputsAndReused) {
+  const auto dir = temp_dir("run_cli_auto");
+  const ScopedEnv cache("XDG_CACHE_HOME", (dir / "cache").string());
+  fs::create_directories(dir / "photos");
+  for (const char* name : {"0.jpg", "16.jpg", "89.jpg"}) {
+    fs::copy(shared_dir() / "data" / "images" / name, dir / "photos" / name);
+  }
+  // A budget every-conv-int8 meets on the random tiny model, so the search is one measure.
+  const std::string args = "run " + quoted(dir / "photos") + model_flags() +
+                           " --precision auto --max-drift 40 --max-drift-p99 200 -o ";
+  const CliResult first = run_starface(args + quoted(dir / "a"));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("converting"), std::string::npos) << first.err;
+  EXPECT_NE(first.err.find("held-out crops"), std::string::npos) << first.err;
+  EXPECT_EQ(csv_rows(dir / "a" / "photos.csv").size(), 3u);
+  const CliResult again = run_starface(args + quoted(dir / "b"));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.err.find("converting"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("precision auto: "), std::string::npos) << again.err;
+  EXPECT_EQ(read_text(dir / "a" / "photos.csv"), read_text(dir / "b" / "photos.csv"));
+  const CliResult stray = run_starface("run " + quoted(dir / "photos") + model_flags() +
+                                       " --max-drift 1 -o " + quoted(dir / "c"));
+  EXPECT_EQ(stray.exit_code, 1);
+  EXPECT_NE(stray.err.find("go with --precision auto"), std::string::npos) << stray.err;
 }
 
 // Photos in a folder are not frames: the face of one must never be tracked into the next,

@@ -195,12 +195,17 @@ std::vector<Tensor> tiny_crops() {
   return {random_tensor({1, 3, 256, 256}, 21), random_tensor({1, 3, 256, 256}, 22)};
 }
 
+ConvertOptions int8_options() {
+  ConvertOptions o = ConvertOptions::stored_as("int8");
+  o.calibration_inputs = tiny_crops();
+  return o;
+}
+
 class Int8File : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::filesystem::path(testing::temp_dir("int8_file"));
-    report_ = new ConvertReport(convert_model(tiny(), path("int8.safetensors"),
-                                              ConvertOptions{"int8", "net", tiny_crops(), {}}));
+    report_ = new ConvertReport(convert_model(tiny(), path("int8.safetensors"), int8_options()));
   }
   static void TearDownTestSuite() {
     delete report_;

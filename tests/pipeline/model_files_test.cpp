@@ -11,26 +11,12 @@
 #include "pipeline/download.h"
 #include "support/fixtures.h"
 #include "support/http_server.h"
+#include "support/scoped_env.h"
 
 namespace starface::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Sets environment variables for one test and restores them after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() { had_ ? setenv(name_, old_.c_str(), 1) : unsetenv(name_); }
-
- private:
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
 
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -171,6 +171,29 @@ def test_precision_chooses_the_arithmetic(tiny):
     assert np.abs(fast.infer(x) - star_golden(case, "landmarks")).max() <= tol
 
 
+def test_precision_auto_makes_the_model_once_and_reuses_it(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    case = star_case("tiny_ba")
+    faces = [str(SHARED / "data" / "images" / name) for name in ("0.jpg", "16.jpg", "89.jpg")]
+    # A budget every-conv-int8 meets on the random tiny model (its drift is a few crop px).
+    first = starface.LandmarkDetector(star_model(case), precision="auto", max_drift=40,
+                                      max_drift_p99=200, calibrate=faces)
+    assert first.precision == "int8"
+    assert "converting" in capfd.readouterr().err
+    again = starface.LandmarkDetector(star_model(case), precision="auto", max_drift=40,
+                                      max_drift_p99=200)  # cached: no faces needed
+    assert again.model_path == first.model_path
+    assert "converting" not in capfd.readouterr().err
+    x = star_input(case)
+    assert np.abs(again.infer(x) - first.infer(x)).max() == 0
+    with pytest.raises(ValueError, match="--calibrate"):
+        starface.LandmarkDetector(star_model(case), precision="auto", max_drift=30,
+                                  max_drift_p99=200)
+    with pytest.raises(ValueError, match="max-drift-p99"):
+        starface.LandmarkDetector(star_model(case), precision="auto", max_drift=3,
+                                  max_drift_p99=1, calibrate=faces)
+
+
 def test_bad_precision_is_value_error_naming_the_choices():
     case = star_case("tiny_ba")
     with pytest.raises(ValueError, match="unknown precision 'fp64'.*fp32, fp32-fast, bf16, int8"):

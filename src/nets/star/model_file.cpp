@@ -334,6 +334,7 @@ void write_model_file(const std::string& path, const graph::Graph& graph, const 
   if (!is_all_fp32(info.precisions)) {
     metadata["precisions"] = precisions_json(info.precisions).dump();
   }
+  if (!info.precision_search.empty()) metadata["precision_search"] = info.precision_search;
   import::write_safetensors(path, tensors, metadata);
 }
 
@@ -376,6 +377,11 @@ ModelFile read_model_file(const std::string& path) {
   model.info.precisions = table != m.end()
                               ? parse_precisions(table->second, model.graph, model.info.int8, path)
                               : graph::ConvPrecisions::int8_at(model.info.int8.input_scales);
+  const auto search = m.find("precision_search");
+  if (search != m.end()) {
+    if (!json::accept(search->second)) corrupt(path, "precision_search is not valid JSON");
+    model.info.precision_search = search->second;
+  }
   return model;
 }
 

@@ -16,6 +16,10 @@
 //   precisions      the arithmetic each conv runs in by default (graph/precision.h) as JSON
 //                   {"others": "fp32", "convs": {conv: "int8" | "bf16" | ...}}; absent: all
 //                   fp32, or for an older int8 file every conv with an input scale in int8
+//   precision_search  how `convert --precision auto` chose the per-conv precisions, as
+//                   JSON: the budget, the crop split, the drift measured on the held-out
+//                   crops, the convs raised above int8, the predicted conv time; absent
+//                   for other files
 //   source          the checkpoint's file name     weights  "net" or "net_ema"
 // Loading it skips the unpickler, the config detection, the builder and the passes.
 #pragma once
@@ -44,6 +48,7 @@ struct ModelFileInfo {
   // What each conv runs in unless the user asks otherwise; its int8_input_scales are those
   // of `int8` (stored once, there).
   graph::ConvPrecisions precisions;
+  std::string precision_search;  // JSON object, or "" (see above)
 };
 
 struct ModelFile {

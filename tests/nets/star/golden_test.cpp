@@ -78,7 +78,7 @@ Engine& engine_for(const std::string& model_id) {
     std::string path = star_fixture(m["file"]);
     if (STARFACE_GOLDEN_CONVERTED) {
       const std::string converted = (testing::temp_dir("golden_" + model_id) / "m.safetensors");
-      convert_model(path, converted, ConvertOptions{"fp32", options.weights, {}, {}});
+      convert_model(path, converted, ConvertOptions::stored_as("fp32", options.weights));
       path = converted;
     }
     slot = Engine::load(path, options);

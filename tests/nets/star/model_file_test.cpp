@@ -62,7 +62,7 @@ class ModelFile : public ::testing::Test {
   std::string convert(const std::string& model_id, const std::string& precision,
                       const std::string& weights = "net") {
     const std::string out = path(model_id + "_" + precision + "_" + weights + ".safetensors");
-    convert_model(model_path(model_id), out, ConvertOptions{precision, weights, {}, {}});
+    convert_model(model_path(model_id), out, ConvertOptions::stored_as(precision, weights));
     return out;
   }
   std::filesystem::path dir_;
@@ -165,7 +165,7 @@ TEST_F(ModelFile, KeepsTheEmaWeightsAndRefusesTheWrongEntry) {
 TEST_F(ModelFile, ReencodesAModelFile) {
   const std::string fp32 = convert("star_cofw_tiny", "fp32");
   const std::string fp16 = path("again.safetensors");
-  convert_model(fp32, fp16, ConvertOptions{"fp16", "net", {}, {}});
+  convert_model(fp32, fp16, ConvertOptions::stored_as("fp16"));
   const auto engine = Engine::load(fp16);
   EXPECT_EQ(engine->source().storage, "fp16");
   EXPECT_EQ(engine->source().checkpoint, "star_cofw_tiny.pth");
@@ -175,9 +175,7 @@ TEST_F(ModelFile, ReencodesAModelFile) {
 TEST_F(ModelFile, ConvertRefusesBadArgumentsAndWritesNothing) {
   const std::string out = path("out.safetensors");
   EXPECT_TRUE(throws_error(
-      [&] {
-        convert_model(model_path("star_wflw_tiny"), out, ConvertOptions{"int8", "net", {}, {}});
-      },
+      [&] { convert_model(model_path("star_wflw_tiny"), out, ConvertOptions::stored_as("int8")); },
       ErrorCode::kBadArgument, {"int8"}));
   EXPECT_TRUE(throws_error(
       [&] { convert_model(star_fixture("models/bad/malicious_zip.pth"), out, ConvertOptions{}); },
