@@ -165,7 +165,8 @@ bool can_run(FmaPath path, const CpuFeatures& f) {
   return false;
 }
 
-Kernel kernel_for(FmaPath path) {
+// Elsewhere than x86 every path is the scalar kernel.
+Kernel kernel_for([[maybe_unused]] FmaPath path) {
 #ifdef STARFACE_X86
   if (path == FmaPath::kAvx512) return fma_avx512;
   if (path == FmaPath::kAvx2) return fma_avx2;

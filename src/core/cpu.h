@@ -6,6 +6,15 @@
 #include <utility>
 #include <vector>
 
+// Our plain C++ kernels marked with this are compiled by GCC for AVX-512, AVX2 and baseline
+// x86-64 and the widest the CPU runs is picked at load time. Elsewhere (aarch64) there is one
+// baseline build, which the compiler vectorises for NEON on its own.
+#if defined(__x86_64__)
+#define STARFACE_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define STARFACE_ISA_CLONES
+#endif
+
 namespace starface {
 
 // Instruction-set extensions the kernels and the FMA probe care about. Each flag means the

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cpu.h"
 #include "graph/grid.h"
 
 namespace starface::backends::onednn {
@@ -79,8 +80,8 @@ template <int L>
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void normalize_group(
-    const ChannelView& v, const float* x, float* y, const Group& g, float eps) {
+STARFACE_ISA_CLONES void normalize_group(const ChannelView& v, const float* x, float* y,
+                                         const Group& g, float eps) {
   if (g.lanes == 16) {
     normalize_lanes<16>(v, x, y, g, eps);
   } else if (g.lanes == 8) {
@@ -120,8 +121,8 @@ template <int L>
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void soft_argmax_group(
-    const ChannelView& v, const float* maps, float* out, const Group& g, const double* columns) {
+STARFACE_ISA_CLONES void soft_argmax_group(const ChannelView& v, const float* maps, float* out,
+                                           const Group& g, const double* columns) {
   if (g.lanes == 16) {
     soft_argmax_lanes<16>(v, maps, out, g, columns);
   } else if (g.lanes == 8) {

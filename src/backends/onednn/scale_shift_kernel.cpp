@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/cpu.h"
+
 namespace starface::backends::onednn {
 namespace {
 
@@ -17,9 +19,9 @@ template <bool kRelu>
 }
 
 // One pixel's channels (nhwc) or one pixel of a channel block (nChw8c / nChw16c).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void affine_pixels(
-    const float* x, float* y, const float* scale, const float* shift, int64_t pixels,
-    int64_t pixel_stride, int64_t lanes, bool relu) {
+STARFACE_ISA_CLONES void affine_pixels(const float* x, float* y, const float* scale,
+                                       const float* shift, int64_t pixels, int64_t pixel_stride,
+                                       int64_t lanes, bool relu) {
   for (int64_t p = 0; p < pixels; ++p) {
     const int64_t at = p * pixel_stride;
     if (relu) {
@@ -31,8 +33,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void affine_pixels(
 }
 
 // One channel's plane (nchw): a single scale and shift.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void affine_plane(
-    const float* x, float* y, float scale, float shift, int64_t pixels, bool relu) {
+STARFACE_ISA_CLONES void affine_plane(const float* x, float* y, float scale, float shift,
+                                      int64_t pixels, bool relu) {
   for (int64_t p = 0; p < pixels; ++p) {
     const float v = std::fma(x[p], scale, shift);
     y[p] = relu && v < 0.0f ? 0.0f : v;
@@ -43,9 +45,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void affine_plane(
 // half to even; the two differ only at exact ties), saturated at 255. Through an int32
 // buffer of 64 lanes: GCC vectorizes float -> int32 and int32 -> uint8 as two loops, not
 // float -> uint8 as one (1.0 against 0.18 ms for 256x64x64 on one thread, measured).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void affine_pixels_u8(
-    const float* x, uint8_t* q, const float* scale, const float* shift, int64_t pixels,
-    int64_t pixel_stride, int64_t lanes) {
+STARFACE_ISA_CLONES void affine_pixels_u8(const float* x, uint8_t* q, const float* scale,
+                                          const float* shift, int64_t pixels, int64_t pixel_stride,
+                                          int64_t lanes) {
   constexpr int64_t kChunk = 64;
   int32_t rounded[kChunk];
   for (int64_t p = 0; p < pixels; ++p) {

@@ -4,9 +4,12 @@
 // Only three targets are built: AVX3 (AVX-512 F/VL/DQ/BW), AVX2 (with FMA) and the portable
 // scalar one (EMU128, or SCALAR where Highway deems EMU128 broken on the compiler, as it
 // does on GCC 12). SSSE3 / SSE4 would add code nobody runs, and AVX3_DL gives this
-// float-only code nothing over AVX3.
+// float-only code nothing over AVX3. On aarch64 Isa::kScalar runs the NEON baseline (Isa
+// has no Arm entry yet); the SVE targets are not built, as their sizeless vectors cannot be
+// held in the arrays the kernels keep their tiles in.
 #ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4 | HWY_AVX3_DL)
+#define HWY_DISABLED_TARGETS \
+  (HWY_SSSE3 | HWY_SSE4 | HWY_AVX3_DL | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
 #endif
 
 #undef HWY_TARGET_INCLUDE
@@ -298,7 +301,9 @@ const Kernels* compiled_kernels(Isa isa) {
 #elif HWY_TARGETS & HWY_SCALAR
       return &detail::N_SCALAR::kKernels;
 #else
-      return nullptr;
+      // No portable target is built where the baseline itself is SIMD (NEON on aarch64):
+      // the baseline's kernels, which every CPU of the build's architecture runs.
+      return &detail::HWY_NAMESPACE::kKernels;
 #endif
   }
   return nullptr;
