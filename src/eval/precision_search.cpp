@@ -246,6 +246,55 @@ std::vector<ConvDrift> sensitivity(const graph::Graph& exact,
                           });
 }
 
+// How many of the raised convs lower_back tries: the costliest ones, where a step down saves
+// the most time (each try is one measurement).
+constexpr size_t kLowerBackTries = 16;
+
+// The precisions to try for a raised conv, lowest (fastest) first.
+std::vector<Precision> lower_steps(Precision now, bool bf16) {
+  if (now == Precision::kFp32 && bf16) return {Precision::kInt8, Precision::kBf16};
+  return {Precision::kInt8};
+}
+
+// After the bisection: the raised convs whose raise costs the most time, each tried lower
+// (int8, else bf16) and kept lower where the budget still holds. The ranking measures each
+// conv alone and the bisection raises a whole prefix, so the costliest raises of the prefix
+// are often not needed; returns how many were lowered.
+int lower_back(const graph::Graph& exact, const graph::Int8Calibration& calibration,
+               const DriftBudget& budget, bool bf16, DriftMeter& measure, PrecisionChoice& c,
+               const SearchProgress& progress) {
+  const std::map<std::string, int64_t> macs = conv_macs(exact);
+  std::vector<std::pair<double, std::string>> raised;  // time a raise adds, conv
+  for (const auto& [conv, scale] : calibration.input_scales) {
+    const Precision now = c.precisions.of(conv);
+    if (now == Precision::kInt8) continue;
+    raised.push_back({static_cast<double>(macs.at(conv)) *
+                          (relative_mac_time(now) - relative_mac_time(Precision::kInt8)),
+                      conv});
+  }
+  std::stable_sort(raised.begin(), raised.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  raised.resize(std::min(raised.size(), kLowerBackTries));
+  int lowered = 0, done = 0;
+  for (const auto& [cost, conv] : raised) {
+    for (const Precision lower : lower_steps(c.precisions.of(conv), bf16)) {
+      graph::ConvPrecisions trial = c.precisions;
+      trial.convs[conv] = lower;
+      if (lower == Precision::kInt8)
+        trial.int8_input_scales[conv] = calibration.input_scales.at(conv);
+      const ConvDrift d = measure(trial);
+      if (budget.holds(d)) {
+        c.precisions = std::move(trial);
+        c.drift = d;
+        ++lowered;
+        break;
+      }
+    }
+    if (progress) progress("lowering back", ++done, static_cast<int>(raised.size()));
+  }
+  return lowered;
+}
+
 }  // namespace
 
 PrecisionChoice choose_precisions(const graph::Graph& exact,
@@ -292,10 +341,13 @@ PrecisionChoice choose_precisions(const graph::Graph& exact,
                                                std::to_string(c.drift.p99_px) +
                                                " crop px on the held-out crops");
     }
+    const int lowered = lower_back(exact, calibration, budget, bf16, measure, c, progress);
     c.raised = raised_convs(c.precisions, s8);
     c.search = "bisection over " + std::to_string(moves.size()) +
                " raises ranked by drift removed per time added (" +
-               (bf16 ? "int8 -> bf16 -> fp32" : "int8 -> fp32: this CPU has no bf16") + ")";
+               (bf16 ? "int8 -> bf16 -> fp32" : "int8 -> fp32: this CPU has no bf16") +
+               "), then up to " + std::to_string(kLowerBackTries) +
+               " of the costliest raises tried lower: " + std::to_string(lowered) + " lowered";
   }
   c.measurements = measure.measurements();
   c.int8 = stored_calibration(calibration, c.precisions, c.raised);

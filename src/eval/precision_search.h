@@ -12,7 +12,10 @@
 // ranks higher; the shortest prefix of the ranking whose assignment holds the budget is
 // found by bisection (about log2(moves) measurements, where raising one conv at a time
 // would take one per conv raised). The full prefix is every conv in fp32, the exact
-// arithmetic, so a budget is met unless the measurement says otherwise.
+// arithmetic, so a budget is met unless the measurement says otherwise. Last, the raises
+// that cost the most time are tried lower one at a time (a measurement each) and kept lower
+// where the budget still holds: the ranking measures each conv alone, so a prefix raises
+// some convs the budget does not need.
 #pragma once
 
 #include <functional>

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cli/cli_run.h"
+#include "support/scoped_env.h"
 
 namespace starface::testing {
 namespace {
@@ -214,6 +215,27 @@ TEST(EvalCli, DriftOnlyOnPlainImagesAndBoxes) {
       run_starface("eval --threads 1 --model " + kTiny + " --image " + image0() + " --box " + kBox);
   EXPECT_EQ(alone.exit_code, 1);
   EXPECT_NE(alone.err.find("--reference"), std::string::npos) << alone.err;
+}
+
+// --precision auto: the model's auto file (made once from --calibrate) against the same
+// checkpoint in exact fp32, without naming a reference; the drift it reports is what the
+// file proved only on other crops, so it is checked for being a drift, not a figure.
+TEST(EvalCli, PrecisionAutoMeasuresAgainstTheExactCheckpoint) {
+  const auto dir = temp_dir("eval_auto");
+  const ScopedEnv cache("XDG_CACHE_HOME", (dir / "cache").string());
+  const std::string base = "eval --threads 1 --model " + kTiny + " --image " + image0() +
+                           " --box " + kBox + " --precision auto --max-drift-p99 200";
+  const auto made = run_json(base + " --max-drift 40 --calibrate " + images());
+  ASSERT_FALSE(made.is_null());
+  EXPECT_EQ(made["model"]["precision"], "int8");
+  EXPECT_EQ(made["reference"]["precision"], "fp32");
+  EXPECT_GT(made["drift"]["mean_px"].get<double>(), 0.0);
+  EXPECT_LE(made["drift"]["mean_px"].get<double>(), 40.0);
+  const auto reused = run_json(base + " --max-drift 40");  // cached: no faces needed
+  EXPECT_EQ(reused["drift"], made["drift"]);
+  const CliResult other = run_starface(base + " --max-drift 30");  // not cached
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_NE(other.err.find("--calibrate"), std::string::npos) << other.err;
 }
 
 // Runs eval and expects exit code 1 with every part in the message.
