@@ -14,7 +14,6 @@
 
 #include "cli/commands.h"
 #include "eval/sensitivity.h"
-#include "graph/passes/passes.h"
 #include "nets/star/model_file.h"
 #include "pipeline/auto_model.h"
 #include "pipeline/calibration_crops.h"
@@ -109,13 +108,6 @@ graph::Precision report_precision(const std::string& name) {
                 "--report-precision must be int8 or bf16, not '" + name + "'");
   }
   return *p;
-}
-
-// The checkpoint's graph after the passes: what calibration ran on, with its exact weights.
-graph::Graph exact_optimized_graph(const std::string& checkpoint, const std::string& weights) {
-  EngineOptions o;
-  o.weights = weights;
-  return graph::passes::optimize(Engine::load(checkpoint, o)->graph());
 }
 
 // Convs named by --report-convs or --fp32-convs must be convs int8 may take (checked
@@ -282,7 +274,7 @@ void run_convert(const ConvertFlags& f) {
   std::vector<Tensor> held_out;
   std::optional<graph::Graph> exact;  // the checkpoint's optimized graph, for the checks
   if (f.report || !f.fp32_convs.empty()) {
-    exact = exact_optimized_graph(f.checkpoint, options.weights);
+    exact = load_optimized(f.checkpoint, options.weights).graph;
     check_int8_convs(*exact, f.report_convs, "--report-convs");
     check_int8_convs(*exact, f.fp32_convs, "--fp32-convs");
   }

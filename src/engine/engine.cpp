@@ -111,6 +111,12 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   return report;
 }
 
+OptimizedNetwork load_optimized(const std::string& path, const std::string& weights) {
+  check_weights_option(weights);
+  Network n = load_network(path, weights);
+  return {graph::passes::optimize(n.graph), std::move(n.source)};
+}
+
 namespace {
 
 // The per-conv assignment a request gives a loaded network: the model's own for no

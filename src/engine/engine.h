@@ -106,6 +106,15 @@ struct ConvertReport {
 ConvertReport convert_model(const std::string& checkpoint, const std::string& output,
                             const ConvertOptions& options = {});
 
+// A network after the passes (every output kept) and where it came from, without a plan:
+// what calibration and the precision search run on.
+struct OptimizedNetwork {
+  graph::Graph graph;
+  ModelSource source;
+};
+// Loads a checkpoint or model file as Engine::load does (errors name the file).
+OptimizedNetwork load_optimized(const std::string& path, const std::string& weights = "net");
+
 class Engine {
  public:
   // Loads a checkpoint or a starface model file (recognised by its content) and compiles

@@ -152,9 +152,10 @@ std::map<std::string, double> mean_by_conv(const std::vector<ConvDrift>& drifts)
   return m;
 }
 
-std::vector<Move> rank_moves(const graph::Graph& exact, const std::map<std::string, double>& s8,
+using ConvMacs = std::map<std::string, int64_t>;  // conv name -> multiply-adds at batch 1
+
+std::vector<Move> rank_moves(const ConvMacs& macs, const std::map<std::string, double>& s8,
                              const std::map<std::string, double>& s16) {
-  const std::map<std::string, int64_t> macs = conv_macs(exact);
   std::vector<Move> moves;
   for (const auto& [conv, drift8] : s8) {
     const auto bf16 = s16.find(conv);
@@ -260,10 +261,9 @@ std::vector<Precision> lower_steps(Precision now, bool bf16) {
 // (int8, else bf16) and kept lower where the budget still holds. The ranking measures each
 // conv alone and the bisection raises a whole prefix, so the costliest raises of the prefix
 // are often not needed; returns how many were lowered.
-int lower_back(const graph::Graph& exact, const graph::Int8Calibration& calibration,
+int lower_back(const ConvMacs& macs, const graph::Int8Calibration& calibration,
                const DriftBudget& budget, bool bf16, DriftMeter& measure, PrecisionChoice& c,
                const SearchProgress& progress) {
-  const std::map<std::string, int64_t> macs = conv_macs(exact);
   std::vector<std::pair<double, std::string>> raised;  // time a raise adds, conv
   for (const auto& [conv, scale] : calibration.input_scales) {
     const Precision now = c.precisions.of(conv);
@@ -304,6 +304,7 @@ PrecisionChoice choose_precisions(const graph::Graph& exact,
   budget.check();
   if (held_out.empty()) throw Error(ErrorCode::kBadArgument, "the drift search needs crops");
   DriftMeter measure(exact, calibration, held_out);
+  const ConvMacs macs = conv_macs(exact);
   PrecisionChoice c;
   c.precisions = graph::ConvPrecisions::int8_at(calibration.input_scales);
   c.all_int8_drift = c.drift = measure(c.precisions);
@@ -314,7 +315,7 @@ PrecisionChoice choose_precisions(const graph::Graph& exact,
     const auto s16 =
         bf16 ? mean_by_conv(sensitivity(exact, calibration, held_out, Precision::kBf16, progress))
              : std::map<std::string, double>{};
-    const std::vector<Move> moves = rank_moves(exact, s8, s16);
+    const std::vector<Move> moves = rank_moves(macs, s8, s16);
     c.moves = static_cast<int>(moves.size());
     // Invariant: the prefix of length `fails` misses the budget; `holds` meets it once
     // measured (the full prefix, all fp32, is exact and is measured only if reached).
@@ -341,7 +342,7 @@ PrecisionChoice choose_precisions(const graph::Graph& exact,
                                                std::to_string(c.drift.p99_px) +
                                                " crop px on the held-out crops");
     }
-    const int lowered = lower_back(exact, calibration, budget, bf16, measure, c, progress);
+    const int lowered = lower_back(macs, calibration, budget, bf16, measure, c, progress);
     c.raised = raised_convs(c.precisions, s8);
     c.search = "bisection over " + std::to_string(moves.size()) +
                " raises ranked by drift removed per time added (" +
@@ -352,7 +353,7 @@ PrecisionChoice choose_precisions(const graph::Graph& exact,
   c.measurements = measure.measurements();
   c.int8 = stored_calibration(calibration, c.precisions, c.raised);
   c.predicted_conv_time = predicted_conv_time(exact, c.precisions);
-  for (const auto& [conv, macs] : conv_macs(exact)) {
+  for (const auto& [conv, conv_cost] : macs) {
     ++c.conv_counts[graph::precision_name(c.precisions.of(conv))];
   }
   return c;

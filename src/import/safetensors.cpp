@@ -259,7 +259,10 @@ bool is_safetensors_file(const std::string& path) {
   return looks_like_safetensors(head);
 }
 
-SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::string& source) {
+namespace {
+
+// The header's JSON text, after checking its length against the limit and the bytes.
+std::string_view header_text(std::span<const std::byte> bytes, const std::string& source) {
   if (bytes.size() < kLengthBytes) {
     throw Error(ErrorCode::kTruncatedArchive,
                 source + ": truncated safetensors file: " + std::to_string(bytes.size()) +
@@ -276,10 +279,15 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::s
                     std::to_string(header_size) + " bytes, but only " +
                     std::to_string(bytes.size() - kLengthBytes) + " follow");
   }
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()) + kLengthBytes,
-                              header_size);
+  return {reinterpret_cast<const char*>(bytes.data()) + kLengthBytes, header_size};
+}
+
+}  // namespace
+
+SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::string& source) {
+  const std::string_view text = header_text(bytes, source);
   const json header = parse_header(text, source);
-  const uint64_t data_start = kLengthBytes + header_size;
+  const uint64_t data_start = kLengthBytes + text.size();
   const uint64_t data_size = bytes.size() - data_start;
 
   SafetensorsFile file;
@@ -301,6 +309,13 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::s
 SafetensorsFile read_safetensors(const std::string& path) {
   const MappedFile file(path);
   return parse_safetensors(file.bytes(), path);
+}
+
+Metadata read_safetensors_metadata(const std::string& path) {
+  const MappedFile file(path);  // mapped: only the header's pages are read
+  const json header = parse_header(header_text(file.bytes(), path), path);
+  const auto it = header.find("__metadata__");
+  return it == header.end() ? Metadata{} : parse_metadata(*it, path);
 }
 
 std::string safetensors_bytes(const TensorMap& tensors, const Metadata& metadata) {

@@ -35,6 +35,9 @@ constexpr uint64_t kMaxSafetensorsHeader = 100u << 20;
 SafetensorsFile read_safetensors(const std::string& path);
 // The same for bytes in memory; `source` names them in errors.
 SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::string& source);
+// The "__metadata__" of a file alone (empty when it has none), without reading its tensors;
+// the header's errors as read_safetensors.
+Metadata read_safetensors_metadata(const std::string& path);
 
 // Whether bytes starting a file look like safetensors: a header length no larger than
 // kMaxSafetensorsHeader followed by '{'. Torch zips ("PK..") and pickles (0x80 ..) never do.

@@ -15,9 +15,8 @@
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/timer.h"
-#include "graph/passes/passes.h"
 #include "import/mapped_file.h"
-#include "nets/star/model_file.h"
+#include "import/safetensors.h"
 #include "pipeline/model_files.h"
 
 namespace starface::pipeline {
@@ -29,16 +28,14 @@ using nlohmann::json;
 // The checkpoint's graph after the passes, with its exact weights: what calibration and
 // the search run on, and what convert_model writes.
 graph::Graph exact_graph(const std::string& checkpoint, const std::string& weights) {
-  EngineOptions o;
-  o.weights = weights;
-  const auto engine = Engine::load(checkpoint, o);
-  if (engine->source().model_file && engine->source().storage != "fp32") {
+  OptimizedNetwork network = load_optimized(checkpoint, weights);
+  if (network.source.model_file && network.source.storage != "fp32") {
     throw Error(ErrorCode::kBadArgument,
-                checkpoint + " stores " + engine->source().storage +
+                checkpoint + " stores " + network.source.storage +
                     " weights: --precision auto starts from exact weights; give the checkpoint "
                     "(or an fp32 model file)");
   }
-  return graph::passes::optimize(engine->graph());
+  return std::move(network.graph);
 }
 
 // Every candidate conv gets an int8 scale: the search, not calibration's error estimate,
@@ -246,8 +243,15 @@ CachedAutoModel cached_auto_model(const std::string& checkpoint, const AutoModel
     convert_auto(checkpoint, cached.path.string(), o, progress);
     cached.built = true;
   }
-  const star::ModelFile file = star::read_model_file(cached.path.string());
-  cached.summary = describe_precision_search(file.info.precision_search);
+  // The record alone: the caller loads the file itself.
+  const import::Metadata metadata = import::read_safetensors_metadata(cached.path.string());
+  const auto record = metadata.find("precision_search");
+  if (record == metadata.end()) {
+    throw Error(
+        ErrorCode::kNotACheckpoint,
+        cached.path.string() + ": not a precision-auto model file; delete it to make it again");
+  }
+  cached.summary = describe_precision_search(record->second);
   log("precision auto: " + cached.path.string() + ": " + cached.summary);
   return cached;
 }
