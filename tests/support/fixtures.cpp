@@ -1,11 +1,13 @@
 #include "support/fixtures.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <vector>
 
 namespace starface::testing {
 
@@ -53,15 +55,38 @@ Tensor random_tensor(const Shape& shape, uint32_t seed, float lo, float hi) {
   return t;
 }
 
+namespace {
+
+// Removes every directory temp_dir made when the test process exits, so
+// per-process names do not pile up in /tmp.
+class TempDirs {
+ public:
+  ~TempDirs() {
+    std::error_code ignored;
+    for (const auto& dir : dirs_) std::filesystem::remove_all(dir, ignored);
+  }
+  void add(const std::filesystem::path& dir) { dirs_.push_back(dir); }
+
+ private:
+  std::vector<std::filesystem::path> dirs_;
+};
+
+}  // namespace
+
 std::filesystem::path temp_dir(const std::string& name) {
+  static TempDirs made;
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string id = name;
   if (info) id += std::string("_") + info->test_suite_name() + "_" + info->name();
   for (char& c : id)
     if (c == '/') c = '_';
+  // The process id keeps two test binaries that run the same case (one per
+  // backend, in parallel under ctest -j) out of each other's directory.
+  id += "_" + std::to_string(::getpid());
   auto dir = std::filesystem::temp_directory_path() / ("starface_test_" + id);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  made.add(dir);
   return dir;
 }
 
