@@ -17,8 +17,7 @@
 #include "core/threads.h"
 #include "engine/detector.h"
 #include "engine/engine.h"
-#include "nets/star/builder.h"
-#include "nets/star/crop.h"
+#include "nets/common/face_geometry.h"
 #include "pipeline/auto_model.h"
 #include "vision/face_detector.h"
 #include "vision/face_landmarks.h"
@@ -145,7 +144,7 @@ class LandmarkDetector {
                             double confidence_threshold) {
     py::object keep;
     const cv::Mat img = to_image(image, keep, "image");
-    const std::vector<star::Box> boxes = kept_boxes(dets_in, confidence_threshold, img);
+    const std::vector<Box> boxes = kept_boxes(dets_in, confidence_threshold, img);
     std::vector<vision::FaceLandmarks> faces;
     {
       py::gil_scoped_release release;
@@ -156,7 +155,7 @@ class LandmarkDetector {
     for (const vision::FaceLandmarks& f : faces) {
       py::array_t<float> pts({static_cast<py::ssize_t>(f.points.size()), py::ssize_t{2}});
       float* p = pts.mutable_data();
-      for (const star::Point& q : f.points) {
+      for (const Point& q : f.points) {
         *p++ = static_cast<float>(q.x);
         *p++ = static_cast<float>(q.y);
       }
@@ -165,19 +164,20 @@ class LandmarkDetector {
     return out;
   }
 
-  // Raw network: float32 [N, 3, 256, 256] -> landmarks [N, P, 2] in [-1, 1] (and the last
-  // fusion heatmaps [N, P, 64, 64] when asked).
+  // Raw network: float32 [N, 3, S, S] -> landmarks [N, P, 2] in the net's coordinates (STAR:
+  // [-1, 1]), and the final heat maps when asked (STAR: the last fusion maps [N, P, 64, 64]).
   py::object infer(const py::array& input, bool heatmaps) {
     if (!input.dtype().is(py::dtype::of<float>())) {
-      throw Error(ErrorCode::kBadDtype,
-                  "input must be float32 [N, 3, 256, 256], got " + dtype_text(input));
+      throw Error(ErrorCode::kBadDtype, "input must be float32 [N, 3, " +
+                                            std::to_string(engine_->net().input_size) + ", " +
+                                            std::to_string(engine_->net().input_size) + "], got " +
+                                            dtype_text(input));
     }
     auto c = py::array_t<float, py::array::c_style>::ensure(input);
     Tensor t(DType::kFloat32, Shape(c.shape(), c.shape() + c.ndim()));
     std::memcpy(t.data<float>(), c.data(), t.nbytes());
-    const std::string heat = star::stack_output("fusion", engine_->config().nstack - 1);
     std::vector<std::string> wanted{"landmarks"};
-    if (heatmaps) wanted.push_back(heat);
+    if (heatmaps) wanted.push_back(engine_->net().heatmaps_output());
     TensorMap out;
     {
       py::gil_scoped_release release;
@@ -185,15 +185,16 @@ class LandmarkDetector {
       out = engine_->run(t, wanted);
     }
     if (!heatmaps) return tensor_array(out.at("landmarks"));
-    return py::make_tuple(tensor_array(out.at("landmarks")), tensor_array(out.at(heat)));
+    return py::make_tuple(tensor_array(out.at("landmarks")),
+                          tensor_array(out.at(engine_->net().heatmaps)));
   }
 
   const Engine& engine() const { return *engine_; }
 
  private:
   // Checks every kept row first, so a bad box names its row of `dets` and runs nothing.
-  static std::vector<star::Box> kept_boxes(const py::object& dets_in, double threshold,
-                                           const cv::Mat& img) {
+  static std::vector<Box> kept_boxes(const py::object& dets_in, double threshold,
+                                     const cv::Mat& img) {
     if (!py::isinstance<py::array>(dets_in) && !py::isinstance<py::sequence>(dets_in)) {
       bad_argument("dets must be an (N, >=5) array [x1, y1, x2, y2, score, ...]");
     }
@@ -205,13 +206,13 @@ class LandmarkDetector {
       bad_argument("dets must be (N, >=5) [x1, y1, x2, y2, score, ...], got " + shape_text(raw));
     }
     auto dets = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(raw);
-    std::vector<star::Box> boxes;
+    std::vector<Box> boxes;
     const py::ssize_t cols = dets.shape(1);
     for (py::ssize_t r = 0; r < dets.shape(0); ++r) {
       const double* d = dets.data() + r * cols;
       if (d[4] < threshold) continue;  // OpenFace's test, so a NaN score is kept as there
-      const star::Box box{d[0], d[1], d[2], d[3]};
-      star::truncate_and_check(box, img.cols, img.rows, static_cast<int>(r));
+      const Box box{d[0], d[1], d[2], d[3]};
+      truncate_and_check(box, img.cols, img.rows, static_cast<int>(r));
       boxes.push_back(box);
     }
     return boxes;
@@ -378,7 +379,7 @@ PYBIND11_MODULE(_starface, m) {
            py::arg("dets"), py::arg("confidence_threshold") = 0.5)
       .def("infer", &LandmarkDetector::infer, py::arg("tensor"), py::arg("heatmaps") = false)
       .def_property_readonly("points",
-                             [](const LandmarkDetector& d) { return d.engine().config().points; })
+                             [](const LandmarkDetector& d) { return d.engine().net().points; })
       .def_property_readonly("backend_info",
                              [](const LandmarkDetector& d) { return d.engine().backend_info(); })
       .def_property_readonly("model_path",

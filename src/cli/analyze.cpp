@@ -58,11 +58,11 @@ void print_graph(const char* title, const nlohmann::json& g) {
 }
 
 nlohmann::json report_json(const Engine& engine) {
-  const star::Config& c = engine.config();
+  const nets::NetInfo& net = engine.net();
   const graph::Graph& g = engine.graph();
   const graph::Cost cost = graph::compute_cost(g);
   const graph::Opportunities o = graph::find_opportunities(g);
-  const star::ParamReport& p = engine.params();
+  const nets::ParamReport& p = engine.params();
   nlohmann::json j;
   j["file"] = engine.path();
   const ModelSource& source = engine.source();
@@ -70,9 +70,14 @@ nlohmann::json report_json(const Engine& engine) {
                  {"weights", source.weights},
                  {"weights_storage", source.storage}};
   if (source.model_file) j["source"]["converted_from"] = source.checkpoint;
-  j["config"] = {{"layout", c.layout()},   {"nstack", c.nstack},        {"nlevels", c.nlevels},
-                 {"channels", c.channels}, {"points", c.points},        {"edges", c.edges},
-                 {"aam", c.aam},           {"input_size", c.input_size}};
+  // The net's own configuration, with what every net has.
+  j["config"] = nlohmann::json::parse(net.config);
+  j["config"]["net"] = net.name();
+  j["config"]["layout"] = net.layout;
+  j["config"]["points"] = net.points;
+  j["config"]["input_size"] = net.input_size;
+  j["config"]["details"] = nlohmann::json::array();
+  for (const auto& [name, value] : net.details) j["config"]["details"].push_back({name, value});
   j["parameters"] = {{"stored", p.total.stored},
                      {"executed", p.total.used},
                      {"unused_skip_layers", p.total.stored - p.total.used},
@@ -120,12 +125,14 @@ void print_text(const nlohmann::json& j) {
         source["weights"].get<std::string>().c_str(),
         source["weights_storage"].get<std::string>().c_str());
   }
-  std::printf(
-      "network      STAR %s: %d stacks x %d levels, %d channels, %d points, %d edges, "
-      "AAM %s, input 3x%dx%d\n",
-      c["layout"].get<std::string>().c_str(), c["nstack"].get<int>(), c["nlevels"].get<int>(),
-      c["channels"].get<int>(), c["points"].get<int>(), c["edges"].get<int>(),
-      c["aam"].get<bool>() ? "yes" : "no", c["input_size"].get<int>(), c["input_size"].get<int>());
+  std::string details;
+  for (const auto& d : c["details"]) {
+    details += ", " + d[0].get<std::string>() + " " + d[1].get<std::string>();
+  }
+  std::printf("network      %s %s: %d points, input 3x%dx%d%s\n",
+              c["net"].get<std::string>().c_str(), c["layout"].get<std::string>().c_str(),
+              c["points"].get<int>(), c["input_size"].get<int>(), c["input_size"].get<int>(),
+              details.c_str());
   std::printf("parameters   %s stored (%.2f M), %s executed (%.2f M), %s buffers\n",
               grouped(p["stored"]).c_str(), p["stored"].get<int64_t>() / 1e6,
               grouped(p["executed"]).c_str(), p["executed"].get<int64_t>() / 1e6,
@@ -167,7 +174,7 @@ void add_analyze(CLI::App& app) {
       "Report a checkpoint's network: configuration, parameters, multiply-adds per "
       "stage, op histogram, and what the optimizer could fold or fuse");
   cmd->add_option("checkpoint", flags->checkpoint,
-                  "STAR checkpoint (.pth/.pkl) or starface model file (.safetensors)")
+                  "Landmark checkpoint (.pth/.pkl, safetensors state dict) or starface model file")
       ->required();
   cmd->add_flag("--json", flags->json, "Print the report as JSON");
   add_model_flags(*cmd, flags->model);

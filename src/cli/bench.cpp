@@ -212,7 +212,7 @@ nlohmann::json bench_model(const BenchFlags& f) {
   const auto engine = Engine::load(f.model, f.model_flags.engine_options());
   const double load_ms = load_timer.elapsed_ms();
   const int threads = num_threads();
-  const Tensor input = lcg_input(f.batch, engine->config().input_size);
+  const Tensor input = lcg_input(f.batch, engine->net().input_size);
 
   double other_load = 0, checksum = 0;
   const Stats call = stats_of(time_calls(*engine, input, f.warmup, f.runs, &other_load, &checksum));
@@ -377,7 +377,7 @@ void add_bench(CLI::App& app) {
       "Time Engine::landmarks on a deterministic batch and compare with this machine's FP32 "
       "FMA peak, measured in the same run; or, with --peak, report the CPU and its peak only");
   CLI::Option* model =
-      cmd->add_option("--model", f->model, "STAR checkpoint or starface model file to time");
+      cmd->add_option("--model", f->model, "Landmark checkpoint or starface model file to time");
   cmd->add_flag("--peak", f->peak_only,
                 "No model: CPU facts and FMA peak for 1..--threads threads (default: all cores)")
       ->excludes(model);

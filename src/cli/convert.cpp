@@ -14,7 +14,7 @@
 
 #include "cli/commands.h"
 #include "eval/sensitivity.h"
-#include "nets/star/model_file.h"
+#include "nets/common/model_file.h"
 #include "pipeline/auto_model.h"
 #include "pipeline/calibration_crops.h"
 
@@ -182,8 +182,8 @@ void print_sensitivity(const Sensitivity& s) {
 
 void print_auto(const ConvertFlags& f, const pipeline::AutoModelReport& r) {
   const eval::PrecisionChoice& c = r.choice;
-  std::printf("wrote %s: STAR %s, precision auto within %s:", f.output.c_str(),
-              r.convert.config.layout().c_str(), f.budget.str().c_str());
+  std::printf("wrote %s: %s %s, precision auto within %s:", f.output.c_str(),
+              r.convert.net.name().c_str(), r.convert.net.layout.c_str(), f.budget.str().c_str());
   for (const auto& [precision, count] : c.conv_counts) {
     std::printf(" %d %s", count, precision.c_str());
   }
@@ -272,14 +272,15 @@ void run_convert(const ConvertFlags& f) {
   for (const std::string& p : f.report_precisions) report_precision(p);  // before the work
   options.rules.keep_fp32.insert(f.fp32_convs.begin(), f.fp32_convs.end());
   std::vector<Tensor> held_out;
-  std::optional<graph::Graph> exact;  // the checkpoint's optimized graph, for the checks
-  if (f.report || !f.fp32_convs.empty()) {
-    exact = load_optimized(f.checkpoint, options.weights).graph;
-    check_int8_convs(*exact, f.report_convs, "--report-convs");
-    check_int8_convs(*exact, f.fp32_convs, "--fp32-convs");
+  // The checkpoint's optimized graph, for the checks and the report, and its net's crop.
+  std::optional<OptimizedNetwork> exact;
+  if (int8 || f.report || !f.fp32_convs.empty()) {
+    exact = load_optimized(f.checkpoint, options.weights);
+    check_int8_convs(exact->graph, f.report_convs, "--report-convs");
+    check_int8_convs(exact->graph, f.fp32_convs, "--fp32-convs");
   }
   if (int8) {
-    std::vector<Tensor> crops = pipeline::calibration_crops(f.calibration);
+    std::vector<Tensor> crops = pipeline::calibration_crops(f.calibration, exact->net);
     if (f.report) {
       const eval::CropSplit split = eval::split_calibration_crops(crops.size());
       held_out = eval::pick_crops(crops, split.held_out);
@@ -289,7 +290,7 @@ void run_convert(const ConvertFlags& f) {
   }
   const ConvertReport r = convert_model(f.checkpoint, f.output, options);
   std::optional<Sensitivity> sensitivity;
-  if (f.report) sensitivity = measure_sensitivity(f, *exact, r.int8, held_out);
+  if (f.report) sensitivity = measure_sensitivity(f, exact->graph, r.int8, held_out);
   const int64_t input_bytes = static_cast<int64_t>(std::filesystem::file_size(f.checkpoint));
   if (f.json) {
     nlohmann::json j = {{"checkpoint", f.checkpoint},
@@ -310,8 +311,9 @@ void run_convert(const ConvertFlags& f) {
     std::cout << j.dump(2) << "\n";
     return;
   }
-  std::printf("wrote %s: STAR %s, %d nodes, %d constants, weights stored as %s\n", f.output.c_str(),
-              r.config.layout().c_str(), r.nodes, r.constants, f.precision.c_str());
+  std::printf("wrote %s: %s %s, %d nodes, %d constants, weights stored as %s\n", f.output.c_str(),
+              r.net.name().c_str(), r.net.layout.c_str(), r.nodes, r.constants,
+              f.precision.c_str());
   std::printf("size  %.2f MB (checkpoint %.2f MB); load + passes %.0f ms, write %.0f ms\n",
               r.bytes / 1e6, input_bytes / 1e6, r.load_ms, r.write_ms);
   if (int8) print_int8_report(r);
@@ -326,10 +328,11 @@ void add_convert(CLI::App& app) {
       "convert",
       "Write the optimized model file (safetensors): the folded and fused graph with its "
       "weights, which every subcommand loads in place of the checkpoint, and faster");
-  cmd->add_option("checkpoint", f->checkpoint, "STAR checkpoint (.pth/.pkl) or model file")
+  cmd->add_option("checkpoint", f->checkpoint,
+                  "Landmark checkpoint (.pth/.pkl, or a safetensors state dict) or model file")
       ->required();
   cmd->add_option("-o,--output", f->output, "Model file to write (.safetensors)")->required();
-  std::vector<std::string> precisions = star::storage_precisions();
+  std::vector<std::string> precisions = nets::storage_precisions();
   precisions.push_back("auto");
   cmd->add_option("--precision", f->precision,
                   "Weight storage: fp32 (exact), fp16 (half the size; computed in fp32), int8 "

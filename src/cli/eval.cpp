@@ -46,7 +46,7 @@ std::vector<eval::Face> faces_from_boxes(const EvalFlags& f) {
     eval::Face face;
     face.where = "--box " + std::to_string(i) + " on " + f.image;
     face.image = f.image;
-    face.box = star::parse_box(f.boxes[i]);
+    face.box = parse_box(f.boxes[i]);
     faces.push_back(std::move(face));
   }
   return faces;
@@ -84,7 +84,7 @@ nlohmann::json model_json(const Engine& e, const std::string& weights) {
           {"weights", weights},
           {"backend", e.backend()},
           {"precision", graph::precision_name(e.precision())},
-          {"points", e.config().points}};
+          {"points", e.net().points}};
 }
 
 nlohmann::json summary_json(const eval::Summary& s) {
@@ -209,7 +209,7 @@ void run_eval(const EvalFlags& f) {
   const auto model =
       Engine::load(f.flags.model_to_load(f.model, {}, "", f.json), f.flags.engine_options());
   const auto reference = load_reference(f);
-  const eval::NmeConvention convention = eval::nme_convention(model->config().points);
+  const eval::NmeConvention convention = eval::nme_convention(model->net().points);
   eval::RunOptions options;
   options.image_root = f.images;
   options.batch = f.batch;

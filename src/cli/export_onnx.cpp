@@ -7,7 +7,6 @@
 
 #include "cli/commands.h"
 #include "export/onnx_export.h"
-#include "nets/star/builder.h"
 
 namespace starface::cli {
 
@@ -28,10 +27,11 @@ void run_export(const ExportFlags& f) {
   const auto engine = Engine::load(f.checkpoint, options);
   std::vector<exporter::OnnxOutput> outputs{{"landmarks", "landmarks"}};
   if (f.heatmaps) {
-    outputs.push_back({star::stack_output("fusion", engine->config().nstack - 1), "heatmaps"});
+    outputs.push_back({engine->net().heatmaps_output(), "heatmaps"});
   }
   const exporter::OnnxExport model = exporter::export_optimized(
-      engine->graph(), outputs, "STAR landmarks exported by starface from " + f.checkpoint);
+      engine->graph(), outputs,
+      engine->net().name() + " landmarks exported by starface from " + f.checkpoint);
   write_file_atomically(f.output, model.bytes);
 
   nlohmann::json report = {{"output", f.output},
@@ -57,7 +57,8 @@ void add_export_onnx(CLI::App& app) {
       "export-onnx",
       "Write the optimized network as ONNX (opset 17): input [N,3,256,256], output landmarks "
       "[N,P,2] in [-1,1] and optionally the last fusion heatmaps [N,P,64,64]");
-  cmd->add_option("checkpoint", f->checkpoint, "STAR checkpoint")->required();
+  cmd->add_option("checkpoint", f->checkpoint, "Landmark checkpoint or starface model file")
+      ->required();
   cmd->add_option("-o,--output", f->output, "ONNX file to write")->required();
   cmd->add_flag("--heatmaps", f->heatmaps, "Also output the last fusion heatmaps as 'heatmaps'");
   cmd->add_option("--weights", f->weights, "Checkpoint weights: net (default) or ema")

@@ -4,7 +4,6 @@
 
 #include "cli/commands.h"
 #include "import/npy.h"
-#include "nets/star/builder.h"
 
 namespace starface::cli {
 
@@ -43,12 +42,11 @@ void run_infer(const InferFlags& f) {
   } catch (const Error& e) {
     throw Error(e.code(), f.input + ": " + e.what());
   }
-  const std::string heat_name = star::stack_output("fusion", engine->config().nstack - 1);
   std::vector<std::string> wanted{"landmarks"};
-  if (!f.heatmaps.empty()) wanted.push_back(heat_name);
+  if (!f.heatmaps.empty()) wanted.push_back(engine->net().heatmaps_output());
   const TensorMap out = engine->run(input, wanted);
   write_npy_atomically(f.output, out.at("landmarks"));
-  if (!f.heatmaps.empty()) write_npy_atomically(f.heatmaps, out.at(heat_name));
+  if (!f.heatmaps.empty()) write_npy_atomically(f.heatmaps, out.at(engine->net().heatmaps));
 }
 
 }  // namespace
@@ -59,7 +57,7 @@ void add_infer(CLI::App& app) {
       "infer",
       "Run the raw network on a float32 [N,3,256,256] .npy (BGR, v/255*2-1); write "
       "landmarks [N,P,2] in [-1,1] and optionally the last fusion heatmaps");
-  cmd->add_option("--model", f->model, "STAR checkpoint or starface model file (.safetensors)")
+  cmd->add_option("--model", f->model, "Landmark checkpoint or starface model file (.safetensors)")
       ->required();
   cmd->add_option("--input", f->input, "Input .npy, float32 [N,3,256,256]")->required();
   cmd->add_option("--output", f->output, "Output .npy for landmarks [N,P,2]")->required();

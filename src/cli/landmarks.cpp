@@ -24,7 +24,7 @@ nlohmann::json faces_json(const std::vector<vision::FaceLandmarks>& faces) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& f : faces) {
     nlohmann::json points = nlohmann::json::array();
-    for (const star::Point& p : f.points) points.push_back({p.x, p.y});
+    for (const Point& p : f.points) points.push_back({p.x, p.y});
     list.push_back({{"box", {f.box.x1, f.box.y1, f.box.x2, f.box.y2}}, {"landmarks", points}});
   }
   return {{"faces", list}};
@@ -42,12 +42,12 @@ void print_text(const std::vector<vision::FaceLandmarks>& faces) {
 }
 
 void run_landmarks(const LandmarksFlags& f) {
-  std::vector<star::Box> boxes;
-  for (const std::string& text : f.boxes) boxes.push_back(star::parse_box(text));
+  std::vector<Box> boxes;
+  for (const std::string& text : f.boxes) boxes.push_back(parse_box(text));
   const cv::Mat image = vision::read_image(f.image);
   // Check every box before the (slow) model load, so a typo fails at once.
   for (size_t i = 0; i < boxes.size(); ++i) {
-    star::truncate_and_check(boxes[i], image.cols, image.rows, static_cast<int>(i));
+    truncate_and_check(boxes[i], image.cols, image.rows, static_cast<int>(i));
   }
   const auto engine = Engine::load(f.model, f.flags.engine_options());
   const auto faces = vision::detect_landmarks(*engine, image, boxes);
@@ -64,7 +64,7 @@ void add_landmarks(CLI::App& app) {
   auto f = std::make_shared<LandmarksFlags>();
   CLI::App* cmd = app.add_subcommand(
       "landmarks", "Landmarks of the faces in boxes on an image, in image pixels");
-  cmd->add_option("--model", f->model, "STAR checkpoint or starface model file (.safetensors)")
+  cmd->add_option("--model", f->model, "Landmark checkpoint or starface model file (.safetensors)")
       ->required();
   cmd->add_option("--image", f->image, "Image file")->required();
   cmd->add_option("--box", f->boxes, "Face box x1,y1,x2,y2 in pixels (repeat for more faces)")

@@ -173,10 +173,10 @@ void run_with_folder(const RunFlags& f, const std::vector<pipeline::Input>& inpu
   const std::string landmark_model = f.model.model_to_load(
       landmark_path.string(), input_paths(inputs), detector_path.string(), f.quiet);
   const auto engine = Engine::load(landmark_model, f.model.engine_options());
-  if (f.landmarks68 && engine->config().points != 98) {
+  if (f.landmarks68 && engine->net().points != 98) {
     throw Error(ErrorCode::kBadArgument, "--landmarks68 needs a 98-point model; " +
                                              landmark_path.string() + " has " +
-                                             std::to_string(engine->config().points));
+                                             std::to_string(engine->net().points));
   }
   EngineOptions detector_options = f.model.engine_options();
   detector_options.precision = detector_precision(f.detector_precision, engine->precision());
@@ -188,7 +188,7 @@ void run_with_folder(const RunFlags& f, const std::vector<pipeline::Input>& inpu
   const auto detector = Detector::load(detector_path.string(), detector_options, int8_frames);
   pipeline::FaceModels models{
       [&](const cv::Mat& image) { return vision::detect_faces(*detector, image); },
-      [&](const Tensor& crops) { return engine->landmarks(crops); }, engine->config().points};
+      [&](const Tensor& crops) { return engine->landmarks(crops); }, engine->net()};
   pipeline::Progress progress(f.quiet ? pipeline::ProgressMode::kQuiet
                                       : pipeline::ProgressMode::kAuto);
   const pipeline::RunSummary summary = pipeline::run_inputs(inputs, models, options, progress);

@@ -9,8 +9,8 @@
 #include "graph/passes/passes.h"
 #include "import/checkpoint.h"
 #include "import/safetensors.h"
-#include "nets/star/builder.h"
-#include "nets/star/model_file.h"
+#include "nets/common/model_file.h"
+#include "nets/registry.h"
 
 namespace starface {
 
@@ -25,35 +25,67 @@ void check_weights_option(const std::string& weights) {
 
 // A network ready for a backend, from either kind of file.
 struct Network {
-  star::Config config;
+  nets::NetInfo net;
   graph::Graph graph;
-  star::ParamReport params;
+  nets::ParamReport params;
   ModelSource source;
 };
 
-Network network_from_checkpoint(const std::string& path, const std::string& weights) {
-  const TensorMap state_dict = import::load_state_dict(path, import::LoadOptions{weights});
+Network network_from_state_dict(const TensorMap& state_dict, const nets::LandmarkNet& net,
+                                const std::string& path, const std::string& weights) {
+  nets::BuiltNet built = net.build(state_dict);
   Network n;
-  n.config = star::detect_config(state_dict);
-  n.graph = star::build_graph(state_dict, n.config);
-  n.params = star::count_parameters(state_dict, n.graph);
+  n.net = std::move(built.info);
+  n.graph = std::move(built.graph);
+  n.params = std::move(built.params);
   n.source.checkpoint = std::filesystem::path(path).filename().string();
   n.source.weights = weights;
   return n;
 }
 
+Network network_from_checkpoint(const std::string& path, const std::string& weights) {
+  const TensorMap state_dict = import::load_state_dict(path, import::LoadOptions{weights});
+  return network_from_state_dict(state_dict, nets::landmark_net_for(state_dict), path, weights);
+}
+
+// A safetensors file without starface metadata: a state dict as safetensors.torch.save_file
+// writes it, one set of weights, read when a registered net recognises its keys.
+Network network_from_safetensors_state_dict(const std::string& path, const std::string& weights) {
+  const TensorMap state_dict = import::read_safetensors(path).tensors;
+  const nets::LandmarkNet* net = nets::find_landmark_net(state_dict);
+  if (!net) {
+    std::string known;
+    for (const std::string& name : nets::landmark_net_names()) {
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    throw Error(ErrorCode::kNotACheckpoint,
+                path + ": a safetensors file, but not a starface model (its metadata has no " +
+                    "format '" + nets::kModelFileFormat + "') nor the state dict of a known " +
+                    "landmark net (" + known + "); make a starface model from a checkpoint " +
+                    "with `starface convert CKPT -o " +
+                    std::filesystem::path(path).filename().string() + "`");
+  }
+  if (weights != "net") {
+    throw Error(ErrorCode::kBadArgument, path + ": a state dict holds one set of weights; '" +
+                                             weights + "' names an entry of a training checkpoint");
+  }
+  return network_from_state_dict(state_dict, *net, path, weights);
+}
+
 // A model file holds one set of weights: asking for the EMA weights of a file converted
 // from "net" is an error rather than a silent substitute.
 Network network_from_model_file(const std::string& path, const std::string& weights) {
-  star::ModelFile file = star::read_model_file(path);
+  nets::ModelFile file = nets::read_model_file(path);
   if (weights == "net_ema" && file.info.weights != "net_ema") {
     throw Error(ErrorCode::kBadArgument,
                 path + ": holds the '" + file.info.weights +
                     "' weights; convert the checkpoint with --weights ema for the EMA weights");
   }
+  const nets::LandmarkNet& net = nets::landmark_net_named(file.net, path);
   Network n;
-  n.config = file.config;
-  n.params = star::count_graph_parameters(file.graph);
+  n.net = net.read_config(file.config, path);
+  nets::check_stored_graph(file.graph, n.net, path);
+  n.params = net.count_graph_parameters(file.graph);
   n.graph = std::move(file.graph);
   n.source = {true,           file.info.precision,  file.info.source,          file.info.weights,
               file.info.int8, file.info.precisions, file.info.precision_search};
@@ -63,7 +95,14 @@ Network network_from_model_file(const std::string& path, const std::string& weig
 // Loads either kind of file; errors name the file once, whichever layer raised them.
 Network load_network(const std::string& path, const std::string& weights) {
   try {
-    if (import::is_safetensors_file(path)) return network_from_model_file(path, weights);
+    if (import::is_safetensors_file(path)) {
+      const import::Metadata metadata = import::read_safetensors_metadata(path);
+      const auto format = metadata.find("format");
+      if (format != metadata.end() && format->second == nets::kModelFileFormat) {
+        return network_from_model_file(path, weights);
+      }
+      return network_from_safetensors_state_dict(path, weights);
+    }
     return network_from_checkpoint(path, weights);
   } catch (const Error& e) {
     detail::rethrow_naming(path, e);
@@ -75,7 +114,7 @@ Network load_network(const std::string& path, const std::string& weights) {
 ConvertReport convert_model(const std::string& checkpoint, const std::string& output,
                             const ConvertOptions& options) {
   check_weights_option(options.weights);
-  const auto precisions = star::storage_precisions();
+  const auto precisions = nets::storage_precisions();
   if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
     throw Error(ErrorCode::kBadArgument, "unknown model file precision '" + options.precision +
                                              "' (available: fp32, fp16, int8)");
@@ -86,7 +125,7 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   // Every output stays, so infer's heat maps and the per-stack goldens still run from it.
   graph::Graph optimized = graph::passes::optimize(n.graph);
   report.load_ms = load_timer.elapsed_ms();
-  star::ModelFileInfo info;
+  nets::ModelFileInfo info;
   if (options.precision == "int8") {
     const Timer calibrate_timer;
     info.int8 = options.int8 ? *options.int8
@@ -102,9 +141,9 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   info.precision = options.precision;
   info.source = n.source.checkpoint;
   info.weights = n.source.weights;
-  star::write_model_file(output, optimized, n.config, info);
+  nets::write_model_file(output, optimized, n.net, info);
   report.write_ms = write_timer.elapsed_ms();
-  report.config = n.config;
+  report.net = n.net;
   report.nodes = static_cast<int>(optimized.nodes().size());
   for (const graph::Value& v : optimized.values()) report.constants += v.is_constant() ? 1 : 0;
   report.bytes = static_cast<int64_t>(std::filesystem::file_size(output));
@@ -114,7 +153,7 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
 OptimizedNetwork load_optimized(const std::string& path, const std::string& weights) {
   check_weights_option(weights);
   Network n = load_network(path, weights);
-  return {graph::passes::optimize(n.graph), std::move(n.source)};
+  return {graph::passes::optimize(n.graph), std::move(n.net), std::move(n.source)};
 }
 
 namespace {
@@ -161,7 +200,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& path, const EngineOption
   Network n = load_network(path, options.weights);
   engine->conv_precisions_ = assign_precisions(options.precision, n.source, path);
   engine->precision_ = options.precision.value_or(headline_precision(engine->conv_precisions_));
-  engine->config_ = n.config;
+  engine->net_ = std::move(n.net);
   engine->graph_ = std::move(n.graph);
   engine->params_ = std::move(n.params);
   engine->source_ = std::move(n.source);

@@ -16,8 +16,7 @@
 #include "graph/int8.h"
 #include "graph/plan.h"
 #include "graph/precision.h"
-#include "nets/star/config.h"
-#include "nets/star/params.h"
+#include "nets/common/landmark_net.h"
 
 namespace starface {
 
@@ -47,7 +46,7 @@ std::vector<std::string> available_backends();
 // by about 0.001 crop pixels at most), "bf16" runs the convs with bf16 inputs and weights
 // (CPUs with avx512_bf16), "int8" runs the convs a calibrated model file names (`starface
 // convert --precision int8 --calibrate`) as uint8 x int8 convolutions and the rest as fp32.
-// How a model file stores its weights is separate (star::storage_precisions(): "fp32",
+// How a model file stores its weights is separate (nets::storage_precisions(): "fp32",
 // "fp16"): float16 weights are widened at load and run with any of these.
 std::vector<std::string> requestable_precisions();
 // The one place a front end turns the user's word into a precision: kModelPrecision is
@@ -68,7 +67,7 @@ struct ModelSource {
 };
 
 struct ConvertOptions {
-  std::string precision = "fp32";  // storage: see star::storage_precisions()
+  std::string precision = "fp32";  // storage: see nets::storage_precisions()
   std::string weights = "net";     // checkpoint entry: "net" or "net_ema"
   // precision "int8": float32 [N, 3, 256, 256] crops to calibrate on (calibrate.h)...
   std::vector<Tensor> calibration_inputs;
@@ -90,7 +89,7 @@ struct ConvertOptions {
 };
 
 struct ConvertReport {
-  star::Config config;
+  nets::NetInfo net;
   int nodes = 0;
   int constants = 0;
   int64_t bytes = 0;  // of the file written
@@ -110,6 +109,7 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
 // what calibration and the precision search run on.
 struct OptimizedNetwork {
   graph::Graph graph;
+  nets::NetInfo net;
   ModelSource source;
 };
 // Loads a checkpoint or model file as Engine::load does (errors name the file).
@@ -121,11 +121,12 @@ class Engine {
   // the plan for the final landmarks; every error names the file and what is wrong with it.
   static std::unique_ptr<Engine> load(const std::string& path, const EngineOptions& options = {});
 
-  const star::Config& config() const { return config_; }
+  // Which landmark net, its configuration and crop convention.
+  const nets::NetInfo& net() const { return net_; }
   // As built, before the passes; from a model file, as stored (already optimized).
   const graph::Graph& graph() const { return graph_; }
-  // From a model file, the counts of its stored graph (star::count_graph_parameters).
-  const star::ParamReport& params() const { return params_; }
+  // From a model file, the counts of its stored graph (LandmarkNet::count_graph_parameters).
+  const nets::ParamReport& params() const { return params_; }
   const ModelSource& source() const { return source_; }
   const std::string& path() const { return path_; }
   const std::string& backend() const { return options_.backend; }
@@ -138,10 +139,11 @@ class Engine {
   // ", winograd avx512" with fp32-fast.
   std::string backend_info() const;
 
-  // Runs the network on float32 [N, 3, 256, 256] and returns the named graph outputs.
+  // Runs the network on float32 [N, 3, S, S] (S = net().input_size) and returns the named
+  // graph outputs.
   // The first call with a new set of outputs compiles a plan for exactly those.
   TensorMap run(const Tensor& input, const std::vector<std::string>& outputs);
-  // Final landmarks [N, P, 2] in [-1, 1].
+  // Final landmarks [N, P, 2] in the net's coordinates (net().to_image maps them back).
   Tensor landmarks(const Tensor& input);
 
   // The convs the last run computed in fp32 although assigned another precision, with why.
@@ -159,9 +161,9 @@ class Engine {
 
   std::string path_;
   EngineOptions options_;
-  star::Config config_;
+  nets::NetInfo net_;
   graph::Graph graph_;
-  star::ParamReport params_;
+  nets::ParamReport params_;
   ModelSource source_;
   graph::Precision precision_ = graph::Precision::kFp32;
   graph::ConvPrecisions conv_precisions_;

@@ -140,7 +140,7 @@ Face parse_wflw_line(const std::string& where, const std::string& line) {
     box[i] = number_or_throw(fields[field], where,
                              "field " + std::to_string(field + 1) + " (box " + box_names[i] + ")");
   }
-  face.box = star::Box{box[0], box[1], box[2], box[3]};
+  face.box = Box{box[0], box[1], box[2], box[3]};
   std::array<int, kSubsetCount> attributes{};
   for (int i = 0; i < kSubsetCount; ++i) {
     const int field = 2 * kWflwPoints + 4 + i;
@@ -219,7 +219,7 @@ Face parse_face_list_line(const std::string& where, const std::string& line) {
   if (box.size() != 4) {
     bad_line(where, "box: expected 4 numbers x1,y1,x2,y2, got " + std::to_string(box.size()));
   }
-  face.box = star::Box{box[0], box[1], box[2], box[3]};
+  face.box = Box{box[0], box[1], box[2], box[3]};
   return face;
 }
 
@@ -285,7 +285,7 @@ std::string resolve_image_path(const std::string& root, const std::string& image
   return (std::filesystem::path(root) / cleaned).string();
 }
 
-star::CropMatrix face_crop_matrix(const Face& face, int width, int height) {
+CropMatrix face_crop_matrix(const Face& face, int width, int height) {
   if (face.centre) {
     return star::crop_matrix(face.centre->scale, face.centre->center_x, face.centre->center_y);
   }
@@ -294,13 +294,13 @@ star::CropMatrix face_crop_matrix(const Face& face, int width, int height) {
   // crop, so we use the fixtures' convention (OpenFace 3.0 / STAR demo: truncate the box,
   // centre, scale = min(w, h) / 200 * 1.05), the one users' boxes go through.
   try {
-    return star::crop_matrix(star::truncate_and_check(*face.box, width, height));
+    return star::crop_matrix(truncate_and_check(*face.box, width, height));
   } catch (const Error& e) {
     throw Error(e.code(), face.where + ": " + e.what());
   }
 }
 
-std::vector<float> ground_truth_in_crop(const Face& face, const star::CropMatrix& m) {
+std::vector<float> ground_truth_in_crop(const Face& face, const CropMatrix& m) {
   std::vector<float> out(face.landmarks.size());
   const auto normalise = [](float crop_px) {
     const double v = (static_cast<double>(crop_px) * 2.0 + 1.0) / star::kCropSize - 1.0;

@@ -25,7 +25,7 @@ struct Face {
   std::string where;  // "file:line", for messages
   std::string image;  // path as written in the file (resolve_image_path joins the root)
   // The crop comes from exactly one of these: a box (WFLW files, face lists) or STAR's centre.
-  std::optional<star::Box> box;
+  std::optional<Box> box;
   std::optional<StarCentre> centre;
   // Ground truth in image pixels, x y interleaved, float32 as STAR reads it; empty if none.
   std::vector<float> landmarks;
@@ -53,11 +53,11 @@ std::string resolve_image_path(const std::string& root, const std::string& image
 
 // The image -> crop matrix of a face on a width x height image, as STAR's test pipeline
 // computes it. A bad box is kBadInput naming the face's file and line.
-star::CropMatrix face_crop_matrix(const Face& face, int width, int height);
+CropMatrix face_crop_matrix(const Face& face, int width, int height);
 
 // The ground truth as STAR's dataset hands it to the metric: image pixels -> crop pixels by
 // the matrix, then to [-1, 1] with align_corners=False ((p * 2 + 1) / 256 - 1), clamped to
 // [-1, 1], so a point outside the crop counts at the crop's edge.
-std::vector<float> ground_truth_in_crop(const Face& face, const star::CropMatrix& matrix);
+std::vector<float> ground_truth_in_crop(const Face& face, const CropMatrix& matrix);
 
 }  // namespace starface::eval

@@ -36,10 +36,10 @@ class ImageCache {
 };
 
 void check_points(const std::vector<Face>& faces, Engine& model, Engine* reference) {
-  const int points = model.config().points;
-  if (reference && reference->config().points != points) {
+  const int points = model.net().points;
+  if (reference && reference->net().points != points) {
     throw Error(ErrorCode::kBadArgument, reference->path() + ": the reference model has " +
-                                             std::to_string(reference->config().points) +
+                                             std::to_string(reference->net().points) +
                                              " landmarks, " + model.path() + " has " +
                                              std::to_string(points));
   }
@@ -69,7 +69,7 @@ Predictions predict(const std::vector<Face>& faces, Engine& model, Engine* refer
   check_points(faces, model, reference);
   check_internal(options.batch > 0, "predict: batch must be positive");
   Predictions p;
-  p.points = model.config().points;
+  p.points = model.net().points;
   ImageCache images(options.image_root);
   std::vector<cv::Mat> crops;
   const auto run_batch = [&] {
@@ -82,13 +82,13 @@ Predictions predict(const std::vector<Face>& faces, Engine& model, Engine* refer
   };
   for (const Face& face : faces) {
     const cv::Mat& image = images.get(face);
-    const star::CropMatrix matrix = face_crop_matrix(face, image.cols, image.rows);
+    const CropMatrix matrix = face_crop_matrix(face, image.cols, image.rows);
     p.matrices.push_back(matrix);
     if (!face.landmarks.empty()) {
       const std::vector<float> truth = ground_truth_in_crop(face, matrix);
       p.truth.insert(p.truth.end(), truth.begin(), truth.end());
     }
-    crops.push_back(vision::warp_crop(image, matrix));
+    crops.push_back(vision::warp_crop(image, matrix, star::kCropSize));
     if (static_cast<int>(crops.size()) == options.batch) run_batch();
   }
   run_batch();

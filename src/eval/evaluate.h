@@ -22,10 +22,10 @@ struct RunOptions {
 
 struct Predictions {
   int points = 0;
-  std::vector<star::CropMatrix> matrices;  // one per face, image -> crop
-  std::vector<float> model;                // faces x points x 2, [-1, 1]
-  std::vector<float> reference;            // the same for the reference model, if one ran
-  std::vector<float> truth;  // ground truth as STAR's metric sees it, if the faces have it
+  std::vector<CropMatrix> matrices;  // one per face, image -> crop
+  std::vector<float> model;          // faces x points x 2, [-1, 1]
+  std::vector<float> reference;      // the same for the reference model, if one ran
+  std::vector<float> truth;          // ground truth as STAR's metric sees it, if the faces have it
 
   size_t faces() const { return matrices.size(); }
 };

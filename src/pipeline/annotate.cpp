@@ -21,7 +21,7 @@ void draw_faces(cv::Mat& image, const FrameResult& result) {
     std::snprintf(label, sizeof label, "id %d  %.2f", f.face_id, f.confidence);
     cv::putText(image, label, cv::Point(p1.x, std::max(12, p1.y - 4)), cv::FONT_HERSHEY_SIMPLEX,
                 0.5 * thickness, colour, thickness);
-    for (const star::Point& p : f.points) {
+    for (const Point& p : f.points) {
       cv::circle(image,
                  cv::Point(static_cast<int>(std::lround(p.x)), static_cast<int>(std::lround(p.y))),
                  thickness + 1, cv::Scalar(0, 0, 255), cv::FILLED);

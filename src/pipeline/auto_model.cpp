@@ -27,7 +27,7 @@ using nlohmann::json;
 
 // The checkpoint's graph after the passes, with its exact weights: what calibration and
 // the search run on, and what convert_model writes.
-graph::Graph exact_graph(const std::string& checkpoint, const std::string& weights) {
+OptimizedNetwork exact_network(const std::string& checkpoint, const std::string& weights) {
   OptimizedNetwork network = load_optimized(checkpoint, weights);
   if (network.source.model_file && network.source.storage != "fp32") {
     throw Error(ErrorCode::kBadArgument,
@@ -35,7 +35,7 @@ graph::Graph exact_graph(const std::string& checkpoint, const std::string& weigh
                     " weights: --precision auto starts from exact weights; give the checkpoint "
                     "(or an fp32 model file)");
   }
-  return std::move(network.graph);
+  return network;
 }
 
 // Every candidate conv gets an int8 scale: the search, not calibration's error estimate,
@@ -139,10 +139,11 @@ AutoModelReport convert_auto(const std::string& checkpoint, const std::string& o
                              const eval::SearchProgress& progress) {
   options.budget.check();  // before minutes of work
   const Timer timer;
-  const std::vector<Tensor> crops = calibration_crops(options.calibration);
+  const OptimizedNetwork network = exact_network(checkpoint, options.weights);
+  const graph::Graph& exact = network.graph;
+  const std::vector<Tensor> crops = calibration_crops(options.calibration, network.net);
   AutoModelReport r;
   r.split = eval::split_calibration_crops(crops.size());
-  const graph::Graph exact = exact_graph(checkpoint, options.weights);
   if (progress) progress("calibration", 0, 1);
   const graph::Int8Calibration calibration =
       calibrate_int8(exact, eval::pick_crops(crops, r.split.calibrate), search_rules());

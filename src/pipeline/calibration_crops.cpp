@@ -17,18 +17,19 @@ namespace {
 
 class CropCollector {
  public:
-  explicit CropCollector(const CalibrationSource& source) : source_(source) {
+  CropCollector(const CalibrationSource& source, const nets::NetInfo& net)
+      : source_(source), net_(net) {
     if (!source.detector.empty()) detector_ = Detector::load(source.detector);
   }
 
   bool full() const { return static_cast<int>(crops_.size()) >= source_.max_crops; }
 
   void add_frame(const cv::Mat& image) {
-    for (const star::Box& box : face_boxes(image)) {
+    for (const Box& box : face_boxes(image)) {
       if (full()) return;
-      const star::Box truncated = star::truncate_and_check(box, image.cols, image.rows);
-      crops_.push_back(
-          vision::crops_to_input({vision::warp_crop(image, star::crop_matrix(truncated))}));
+      const Box truncated = truncate_and_check(box, image.cols, image.rows);
+      crops_.push_back(vision::crops_to_input(
+          {vision::warp_crop(image, net_.crop_matrix(truncated), net_.input_size)}));
     }
   }
 
@@ -36,13 +37,13 @@ class CropCollector {
 
  private:
   // Faces the detector finds, or the centred square of the frame.
-  std::vector<star::Box> face_boxes(const cv::Mat& image) {
+  std::vector<Box> face_boxes(const cv::Mat& image) {
     if (!detector_) {
       const double side = std::min(image.cols, image.rows);
       const double x = (image.cols - side) / 2, y = (image.rows - side) / 2;
-      return {star::Box{x, y, x + side, y + side}};
+      return {Box{x, y, x + side, y + side}};
     }
-    std::vector<star::Box> boxes;
+    std::vector<Box> boxes;
     for (const retinaface::Detection& d : vision::detect_faces(*detector_, image)) {
       if (d.score >= source_.min_score) boxes.push_back({d.x1, d.y1, d.x2, d.y2});
     }
@@ -50,6 +51,7 @@ class CropCollector {
   }
 
   const CalibrationSource& source_;
+  const nets::NetInfo& net_;
   std::unique_ptr<Detector> detector_;
   std::vector<Tensor> crops_;
 };
@@ -77,8 +79,8 @@ void add_video(CropCollector& collector, const std::string& path, int frames_wan
 
 }  // namespace
 
-std::vector<Tensor> calibration_crops(const CalibrationSource& source) {
-  CropCollector collector(source);
+std::vector<Tensor> calibration_crops(const CalibrationSource& source, const nets::NetInfo& net) {
+  CropCollector collector(source, net);
   for (const Input& input : expand_inputs(source.paths)) {
     if (collector.full()) break;
     try {

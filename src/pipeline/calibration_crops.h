@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "nets/common/landmark_net.h"
 #include "pipeline/inputs.h"
 
 namespace starface::pipeline {
@@ -22,9 +23,9 @@ struct CalibrationSource {
   float min_score = 0.5f;  // detections kept
 };
 
-// float32 [1, 3, 256, 256] crops, at least one. kBadInput naming the path for an input
-// that cannot be read; kBadInput when no crop was found at all.
-std::vector<Tensor> calibration_crops(const CalibrationSource& source);
+// float32 [1, 3, S, S] crops made by `net`'s crop convention, at least one. kBadInput
+// naming the path for an input that cannot be read; kBadInput when no crop was found.
+std::vector<Tensor> calibration_crops(const CalibrationSource& source, const nets::NetInfo& net);
 
 // What the detector calibrates its int8 convs on (Detector::load's int8_frames): the
 // detector inputs of up to `count` frames spread over the first video among `paths`, or of

@@ -15,7 +15,7 @@ void append_number(std::string& line, const char* format, double value) {
   line += buffer;
 }
 
-void append_points(std::string& line, const std::vector<star::Point>* points, int count) {
+void append_points(std::string& line, const std::vector<Point>* points, int count) {
   for (int axis = 0; axis < 2; ++axis) {
     for (int p = 0; p < count; ++p) {
       const double v = !points ? 0.0 : axis == 0 ? (*points)[p].x : (*points)[p].y;

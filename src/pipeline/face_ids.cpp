@@ -5,7 +5,7 @@
 
 namespace starface::pipeline {
 
-double iou(const star::Box& a, const star::Box& b) {
+double iou(const Box& a, const Box& b) {
   const double w = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
   const double h = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
   if (w <= 0 || h <= 0) return 0;
@@ -20,7 +20,7 @@ void FaceIds::start_frame() {
   std::erase_if(known_, [&](const Known& k) { return frame_ - k.last_seen > forget_after_ + 1; });
 }
 
-std::vector<int> FaceIds::assign(const std::vector<star::Box>& boxes) {
+std::vector<int> FaceIds::assign(const std::vector<Box>& boxes) {
   start_frame();
   // Every (overlap, box, known face) pair above the threshold, best first.
   std::vector<std::tuple<double, size_t, size_t>> pairs;
@@ -49,7 +49,7 @@ std::vector<int> FaceIds::assign(const std::vector<star::Box>& boxes) {
   return ids;
 }
 
-void FaceIds::track(const std::vector<int>& ids, const std::vector<star::Box>& boxes) {
+void FaceIds::track(const std::vector<int>& ids, const std::vector<Box>& boxes) {
   start_frame();
   for (size_t i = 0; i < ids.size() && i < boxes.size(); ++i) {
     for (Known& k : known_) {

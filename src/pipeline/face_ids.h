@@ -6,25 +6,25 @@
 
 #include <vector>
 
-#include "nets/star/crop.h"
+#include "nets/common/face_geometry.h"
 
 namespace starface::pipeline {
 
-double iou(const star::Box& a, const star::Box& b);
+double iou(const Box& a, const Box& b);
 
 class FaceIds {
  public:
   explicit FaceIds(double min_iou = 0.3, int forget_after = 5)
       : min_iou_(min_iou), forget_after_(forget_after) {}
   // Ids for this frame's boxes, in their order; advances the frame count.
-  std::vector<int> assign(const std::vector<star::Box>& boxes);
+  std::vector<int> assign(const std::vector<Box>& boxes);
   // A frame whose faces were tracked, not detected: the given ids moved to these boxes.
-  void track(const std::vector<int>& ids, const std::vector<star::Box>& boxes);
+  void track(const std::vector<int>& ids, const std::vector<Box>& boxes);
 
  private:
   struct Known {
     int id;
-    star::Box box;
+    Box box;
     int last_seen;
   };
   void start_frame();

@@ -10,14 +10,12 @@ namespace starface::pipeline {
 
 namespace {
 
-star::Box detection_box(const retinaface::Detection& d) {
-  return star::Box{d.x1, d.y1, d.x2, d.y2};
-}
+Box detection_box(const retinaface::Detection& d) { return Box{d.x1, d.y1, d.x2, d.y2}; }
 
 // A box the crop convention refuses (no size after truncation, off the image) is no face.
-bool usable(const star::Box& box, const cv::Mat& image) {
+bool usable(const Box& box, const cv::Mat& image) {
   try {
-    star::truncate_and_check(box, image.cols, image.rows);
+    truncate_and_check(box, image.cols, image.rows);
     return true;
   } catch (const Error&) {
     return false;
@@ -58,15 +56,12 @@ FrameResult FacePipeline::process(const vision::Frame& frame) {
 }
 
 std::vector<FaceResult> FacePipeline::landmarks_at(const cv::Mat& image,
-                                                   const std::vector<star::Box>& boxes) {
+                                                   const std::vector<Box>& boxes) {
   std::vector<vision::FaceLandmarks> found =
-      vision::detect_landmarks(models_.landmarks, image, boxes,
+      vision::detect_landmarks(models_.landmarks, models_.net, image, boxes,
                                [this](const char* stage, double ms) { profile_.add(stage, ms); });
   std::vector<FaceResult> faces(found.size());
   for (size_t i = 0; i < found.size(); ++i) {
-    // The CSV header was written for models_.points columns.
-    check_internal(std::ssize(found[i].points) == models_.points,
-                   "landmark network returned an unexpected number of points");
     faces[i].box = found[i].box;
     faces[i].points = std::move(found[i].points);
   }
@@ -79,7 +74,7 @@ void FacePipeline::detect(const cv::Mat& image, FrameResult& result) {
     ScopedStage stage(profile_, "detect");
     found = models_.detect(image);
   }
-  std::vector<star::Box> boxes;
+  std::vector<Box> boxes;
   std::vector<float> scores;
   for (const retinaface::Detection& d : found) {
     if (d.score < options_.vis_threshold || !usable(detection_box(d), image)) continue;
@@ -90,7 +85,7 @@ void FacePipeline::detect(const cv::Mat& image, FrameResult& result) {
   result.detected = true;
   const std::vector<int> ids = ids_.assign(boxes);
   std::vector<Track> next;
-  std::vector<star::Box> crops;
+  std::vector<Box> crops;
   for (size_t i = 0; i < boxes.size(); ++i) {
     next.push_back(Track{ids[i], scores[i], boxes[i], {}, {}});
     const Track* known = find_track(ids[i]);
@@ -122,10 +117,10 @@ const FacePipeline::Track* FacePipeline::find_track(int id) const {
 // So a tracked face whose carried box agrees with the new detection keeps it (and its
 // anchor); a detection that disagrees (the track drifted, or the face changed faster than
 // the fit follows) starts afresh from the detector's box.
-star::Box FacePipeline::crop_for(const cv::Mat& image, const Track& known, Track& fresh) const {
+Box FacePipeline::crop_for(const cv::Mat& image, const Track& known, Track& fresh) const {
   // --detect-every 1: the detector's boxes, as asked.
   if (options_.detect_every < 2) return fresh.detection;
-  const star::Box carried = carry_box(known.detection, known.at_detection, known.latest);
+  const Box carried = carry_box(known.detection, known.at_detection, known.latest);
   if (!usable(carried, image) || !boxes_agree(carried, fresh.detection)) return fresh.detection;
   fresh.detection = known.detection;
   fresh.at_detection = known.at_detection;
@@ -133,7 +128,7 @@ star::Box FacePipeline::crop_for(const cv::Mat& image, const Track& known, Track
 }
 
 bool FacePipeline::track(const cv::Mat& image, FrameResult& result) {
-  std::vector<star::Box> boxes;
+  std::vector<Box> boxes;
   {
     ScopedStage stage(profile_, "track");
     for (const Track& t : tracks_) {

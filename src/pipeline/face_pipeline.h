@@ -1,5 +1,5 @@
 // The per-frame loop: find faces (detector, or tracking from the previous landmarks), crop,
-// STAR landmarks for all faces of the frame in one batch, map back, keep face ids stable.
+// landmarks for all faces of the frame in one batch, map back, keep face ids stable.
 // Detector and landmark network come in as callbacks, so tests run it on fakes and the CLI
 // on RetinaFace and an Engine.
 #pragma once
@@ -14,19 +14,23 @@
 #include "pipeline/results.h"
 #include "pipeline/stage_profile.h"
 #include "pipeline/tracking.h"
+#include "vision/face_landmarks.h"
 #include "vision/video.h"
 
 namespace starface::pipeline {
 
 // BGR image -> candidates in descending score (vision::detect_faces' contract).
 using DetectFaces = std::function<std::vector<retinaface::Detection>(const cv::Mat& bgr)>;
-// float32 [N, 3, 256, 256] crops -> landmarks [N, P, 2] in [-1, 1] (Engine::landmarks).
-using RunLandmarks = std::function<Tensor(const Tensor& crops)>;
+// float32 [N, 3, S, S] crops -> landmarks [N, P, 2] in the net's coordinates
+// (Engine::landmarks).
+using RunLandmarks = vision::RunLandmarks;
 
 struct FaceModels {
   DetectFaces detect;
   RunLandmarks landmarks;
-  int points = 98;  // P, known before the first face (the CSV header needs it)
+  // The landmark net (Engine::net): its crop convention, and its P known before the first
+  // face (the CSV header needs it).
+  nets::NetInfo net;
 };
 
 struct TrackOptions {
@@ -49,19 +53,19 @@ class FacePipeline {
   struct Track {
     int id;
     float confidence;
-    star::Box detection;                    // the detector's box the track is anchored to
-    std::vector<star::Point> at_detection;  // the landmarks found in that box
-    std::vector<star::Point> latest;        // the landmarks of the last frame
+    Box detection;                    // the detector's box the track is anchored to
+    std::vector<Point> at_detection;  // the landmarks found in that box
+    std::vector<Point> latest;        // the landmarks of the last frame
   };
 
   bool detection_due() const;
   // Landmarks of faces at `boxes` (already valid for the image), in the boxes' order.
-  std::vector<FaceResult> landmarks_at(const cv::Mat& image, const std::vector<star::Box>& boxes);
+  std::vector<FaceResult> landmarks_at(const cv::Mat& image, const std::vector<Box>& boxes);
   void detect(const cv::Mat& image, FrameResult& result);
   const Track* find_track(int id) const;
   // The crop of a detected face that `known` tracked: its carried box when that agrees with
   // the detection (and `fresh` then keeps `known`'s anchor), else the detector's box.
-  star::Box crop_for(const cv::Mat& image, const Track& known, Track& fresh) const;
+  Box crop_for(const cv::Mat& image, const Track& known, Track& fresh) const;
   // False when tracking is lost; `result` is then left without faces.
   bool track(const cv::Mat& image, FrameResult& result);
 

@@ -8,7 +8,7 @@ nlohmann::json frame_json(const FrameResult& frame, bool with_file) {
   nlohmann::json faces = nlohmann::json::array();
   for (const FaceResult& f : frame.faces) {
     nlohmann::json points = nlohmann::json::array();
-    for (const star::Point& p : f.points) points.push_back({p.x, p.y});
+    for (const Point& p : f.points) points.push_back({p.x, p.y});
     nlohmann::json face = {{"face_id", f.face_id},
                            {"confidence", f.confidence},
                            {"tracked", f.tracked},
@@ -16,7 +16,7 @@ nlohmann::json frame_json(const FrameResult& frame, bool with_file) {
                            {"landmarks", points}};
     if (!f.smoothed.empty()) {
       nlohmann::json smoothed = nlohmann::json::array();
-      for (const star::Point& p : f.smoothed) smoothed.push_back({p.x, p.y});
+      for (const Point& p : f.smoothed) smoothed.push_back({p.x, p.y});
       face["landmarks_smooth"] = smoothed;
     }
     faces.push_back(face);

@@ -17,13 +17,13 @@ const std::array<int, 68>& wflw98_to_ibug68() {
   return kMap;
 }
 
-std::vector<star::Point> to_ibug68(const std::vector<star::Point>& wflw98) {
+std::vector<Point> to_ibug68(const std::vector<Point>& wflw98) {
   if (wflw98.size() != 98) {
     throw Error(ErrorCode::kBadArgument,
                 "--landmarks68 needs a 98-point (WFLW) model, this one has " +
                     std::to_string(wflw98.size()) + " points");
   }
-  std::vector<star::Point> out;
+  std::vector<Point> out;
   out.reserve(68);
   for (int k : wflw98_to_ibug68()) out.push_back(wflw98[k]);
   return out;

@@ -5,7 +5,7 @@
 #include <array>
 #include <vector>
 
-#include "nets/star/crop.h"
+#include "nets/common/face_geometry.h"
 
 namespace starface::pipeline {
 
@@ -13,6 +13,6 @@ namespace starface::pipeline {
 const std::array<int, 68>& wflw98_to_ibug68();
 
 // 98 points -> 68 points (kBadArgument for any other count: --landmarks68 needs a WFLW model).
-std::vector<star::Point> to_ibug68(const std::vector<star::Point>& wflw98);
+std::vector<Point> to_ibug68(const std::vector<Point>& wflw98);
 
 }  // namespace starface::pipeline

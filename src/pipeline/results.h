@@ -4,18 +4,18 @@
 #include <string>
 #include <vector>
 
-#include "nets/star/crop.h"
+#include "nets/common/face_geometry.h"
 
 namespace starface::pipeline {
 
 struct FaceResult {
-  int face_id = 0;                  // stable across frames (see FaceIds)
-  float confidence = 0;             // detector score; on tracked frames, the last detection's
-  bool tracked = false;             // box came from the previous landmarks, not the detector
-  star::Box box;                    // the box the crop was made from, image pixels
-  std::vector<star::Point> points;  // image pixels
+  int face_id = 0;            // stable across frames (see FaceIds)
+  float confidence = 0;       // detector score; on tracked frames, the last detection's
+  bool tracked = false;       // box came from the previous landmarks, not the detector
+  Box box;                    // the box the crop was made from, image pixels
+  std::vector<Point> points;  // image pixels
   // The same points smoothed along the face's track (--smooth; see smoothing.h), else empty.
-  std::vector<star::Point> smoothed;
+  std::vector<Point> smoothed;
 };
 
 struct FrameResult {

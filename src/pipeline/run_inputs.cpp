@@ -195,7 +195,7 @@ std::string range_text(const FrameRange& range) {
 void process_frames(const Input& input, const FaceModels& models, const RunOptions& options,
                     Progress& progress, const Timer& timer, InputReport& report) {
   std::unique_ptr<vision::FrameSource> frames = open_frames(input, options.image_fps);
-  InputWriters writers(input, options, models.points, frames->fps(), report.profile);
+  InputWriters writers(input, options, models.net.points, frames->fps(), report.profile);
   FacePipeline pipeline(models, options.track, report.profile);
   // Photos in a folder are unrelated unless --sequence says they are a video's frames: a face
   // tracked from one into the next would be a face where there is none.

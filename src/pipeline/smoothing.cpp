@@ -35,9 +35,7 @@ double smoothing_factor(double cutoff_hz, double dt) {
   return 1.0 / (1.0 + tau / dt);
 }
 
-double distance(const star::Point& a, const star::Point& b) {
-  return std::hypot(a.x - b.x, a.y - b.y);
-}
+double distance(const Point& a, const Point& b) { return std::hypot(a.x - b.x, a.y - b.y); }
 
 }  // namespace
 
@@ -80,7 +78,7 @@ void check_smooth_options(const SmoothOptions& o) {
   }
 }
 
-double smoothing_scale(const std::vector<star::Point>& points) {
+double smoothing_scale(const std::vector<Point>& points) {
   double scale = 0;
   if (points.size() == 98) {
     scale = distance(points[60], points[72]);

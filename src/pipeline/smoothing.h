@@ -54,7 +54,7 @@ void check_smooth_options(const SmoothOptions& options);
 // The length that makes speeds comparable across faces: the distance of the outer eye corners
 // (98 points: 60/72; 68: 36/45), else half the larger side of the points' bounding box; at
 // least 1 pixel.
-double smoothing_scale(const std::vector<star::Point>& points);
+double smoothing_scale(const std::vector<Point>& points);
 
 // The time each frame is smoothed at, in seconds. The stream's timestamps while they advance;
 // without timestamps (images without --fps), or from the first one that does not advance,

@@ -8,10 +8,10 @@
 
 namespace starface::pipeline {
 
-star::Box bounding_box(const std::vector<star::Point>& points) {
+Box bounding_box(const std::vector<Point>& points) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
-  star::Box b{kInf, kInf, -kInf, -kInf};
-  for (const star::Point& p : points) {
+  Box b{kInf, kInf, -kInf, -kInf};
+  for (const Point& p : points) {
     b.x1 = std::min(b.x1, p.x);
     b.y1 = std::min(b.y1, p.y);
     b.x2 = std::max(b.x2, p.x);
@@ -20,8 +20,8 @@ star::Box bounding_box(const std::vector<star::Point>& points) {
   return b;
 }
 
-star::Box carry_box(const star::Box& detection, const std::vector<star::Point>& at_detection,
-                    const std::vector<star::Point>& now) {
+Box carry_box(const Box& detection, const std::vector<Point>& at_detection,
+              const std::vector<Point>& now) {
   std::vector<double> sx, sy, dx, dy;
   std::vector<int> all;
   for (size_t i = 0; i < at_detection.size() && i < now.size(); ++i) {
@@ -36,10 +36,10 @@ star::Box carry_box(const star::Box& detection, const std::vector<star::Point>& 
   // The crop is upright whatever the face's roll: the box keeps its axes, scaled.
   const double half_w = t.scale() * (detection.x2 - detection.x1) / 2;
   const double half_h = t.scale() * (detection.y2 - detection.y1) / 2;
-  return star::Box{cx - half_w, cy - half_h, cx + half_w, cy + half_h};
+  return Box{cx - half_w, cy - half_h, cx + half_w, cy + half_h};
 }
 
-bool boxes_agree(const star::Box& a, const star::Box& b) {
+bool boxes_agree(const Box& a, const Box& b) {
   const double aw = a.x2 - a.x1, ah = a.y2 - a.y1, bw = b.x2 - b.x1, bh = b.y2 - b.y1;
   if (!(bw > 0 && bh > 0 && aw > 0 && ah > 0)) return false;
   const double dx = std::fabs((a.x1 + a.x2 - b.x1 - b.x2) / 2);
@@ -48,7 +48,7 @@ bool boxes_agree(const star::Box& a, const star::Box& b) {
          std::fabs(aw / bw - 1) <= kBoxAgreement && std::fabs(ah / bh - 1) <= kBoxAgreement;
 }
 
-bool tracking_lost(const star::Box& previous, const star::Box& current, int width, int height) {
+bool tracking_lost(const Box& previous, const Box& current, int width, int height) {
   const double pw = previous.x2 - previous.x1, ph = previous.y2 - previous.y1;
   const double cw = current.x2 - current.x1, ch = current.y2 - current.y1;
   if (!std::isfinite(cw) || !std::isfinite(ch)) return true;

@@ -16,25 +16,25 @@
 
 #include <vector>
 
-#include "nets/star/crop.h"
+#include "nets/common/face_geometry.h"
 
 namespace starface::pipeline {
 
 constexpr double kMinFacePixels = 8;
 
-star::Box bounding_box(const std::vector<star::Point>& points);
+Box bounding_box(const std::vector<Point>& points);
 
 // `detection` moved as the face moved from `at_detection` to `now` (the same points).
-star::Box carry_box(const star::Box& detection, const std::vector<star::Point>& at_detection,
-                    const std::vector<star::Point>& now);
+Box carry_box(const Box& detection, const std::vector<Point>& at_detection,
+              const std::vector<Point>& now);
 
 // Two boxes of one face agree when their centres are within kBoxAgreement of the second's
 // size on each axis and their sizes within that ratio: the detector's own frame-to-frame
 // noise on a still face is well inside this, a drifted track is not.
 constexpr double kBoxAgreement = 0.1;
-bool boxes_agree(const star::Box& a, const star::Box& b);
+bool boxes_agree(const Box& a, const Box& b);
 
 // The rule above; `previous` and `current` are landmark bounding boxes of consecutive frames.
-bool tracking_lost(const star::Box& previous, const star::Box& current, int width, int height);
+bool tracking_lost(const Box& previous, const Box& current, int width, int height);
 
 }  // namespace starface::pipeline

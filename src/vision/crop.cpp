@@ -6,13 +6,13 @@
 
 namespace starface::vision {
 
-cv::Mat warp_crop(const cv::Mat& image_bgr, const star::CropMatrix& matrix) {
+cv::Mat warp_crop(const cv::Mat& image_bgr, const CropMatrix& matrix, int size) {
   check_internal(image_bgr.type() == CV_8UC3, "warp_crop expects a BGR uint8 image");
   const cv::Mat m(3, 3, CV_32F, const_cast<float*>(matrix.data()));
   cv::Mat crop;
   // warpPerspective, not warpAffine: with the same matrix they differ by a few grey levels.
-  cv::warpPerspective(image_bgr, crop, m, cv::Size(star::kCropSize, star::kCropSize),
-                      cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
+  cv::warpPerspective(image_bgr, crop, m, cv::Size(size, size), cv::INTER_LINEAR,
+                      cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
   return crop;
 }
 

@@ -9,55 +9,56 @@ namespace starface::vision {
 namespace {
 
 // Each box checked and turned into its crop matrix; the points come later.
-std::vector<FaceLandmarks> checked_faces(const cv::Mat& image,
-                                         const std::vector<star::Box>& boxes) {
+std::vector<FaceLandmarks> checked_faces(const nets::NetInfo& net, const cv::Mat& image,
+                                         const std::vector<Box>& boxes) {
   std::vector<FaceLandmarks> faces;
   for (size_t i = 0; i < boxes.size(); ++i) {
-    const star::Box t =
-        star::truncate_and_check(boxes[i], image.cols, image.rows, static_cast<int>(i));
-    faces.push_back(FaceLandmarks{boxes[i], star::crop_matrix(t), {}});
+    const Box t = truncate_and_check(boxes[i], image.cols, image.rows, static_cast<int>(i));
+    faces.push_back(FaceLandmarks{boxes[i], net.crop_matrix(t), {}});
   }
   return faces;
 }
 
-Tensor crops_input(const cv::Mat& image, const std::vector<FaceLandmarks>& faces) {
+Tensor crops_input(const nets::NetInfo& net, const cv::Mat& image,
+                   const std::vector<FaceLandmarks>& faces) {
   std::vector<cv::Mat> crops;
-  for (const FaceLandmarks& f : faces) crops.push_back(warp_crop(image, f.matrix));
+  for (const FaceLandmarks& f : faces) crops.push_back(warp_crop(image, f.matrix, net.input_size));
   return crops_to_input(crops);
 }
 
-// landmarks [N, P, 2] in [-1, 1] -> each face's points in image pixels.
-void map_back(const Tensor& landmarks, std::vector<FaceLandmarks>& faces) {
+// landmarks [N, P, 2] in the net's coordinates -> each face's points in image pixels.
+void map_back(const nets::NetInfo& net, const Tensor& landmarks,
+              std::vector<FaceLandmarks>& faces) {
   check_internal(landmarks.shape().size() == 3 && landmarks.dim(0) == std::ssize(faces) &&
-                     landmarks.dim(2) == 2,
+                     landmarks.dim(1) == net.points && landmarks.dim(2) == 2,
                  "landmark network returned an unexpected shape");
-  const int points = static_cast<int>(landmarks.dim(1));
+  const int points = net.points;
   const float* data = landmarks.data<float>();
   for (size_t i = 0; i < faces.size(); ++i) {
-    faces[i].points = star::landmarks_to_image(data + i * points * 2, points, faces[i].matrix);
+    faces[i].points = net.to_image(data + i * points * 2, faces[i].matrix);
   }
 }
 
 }  // namespace
 
-std::vector<FaceLandmarks> detect_landmarks(const LandmarkNet& net, const cv::Mat& image_bgr,
-                                            const std::vector<star::Box>& boxes,
+std::vector<FaceLandmarks> detect_landmarks(const RunLandmarks& run, const nets::NetInfo& net,
+                                            const cv::Mat& image_bgr, const std::vector<Box>& boxes,
                                             const StageTime& time) {
   Timer timer;
-  std::vector<FaceLandmarks> faces = checked_faces(image_bgr, boxes);
+  std::vector<FaceLandmarks> faces = checked_faces(net, image_bgr, boxes);
   if (faces.empty()) return faces;
-  const Tensor input = crops_input(image_bgr, faces);
+  const Tensor input = crops_input(net, image_bgr, faces);
   if (time) time("crop", timer.elapsed_ms());
   timer.reset();
-  map_back(net(input), faces);
+  map_back(net, run(input), faces);
   if (time) time("landmarks", timer.elapsed_ms());
   return faces;
 }
 
 std::vector<FaceLandmarks> detect_landmarks(Engine& engine, const cv::Mat& image_bgr,
-                                            const std::vector<star::Box>& boxes) {
+                                            const std::vector<Box>& boxes) {
   return detect_landmarks([&engine](const Tensor& crops) { return engine.landmarks(crops); },
-                          image_bgr, boxes);
+                          engine.net(), image_bgr, boxes);
 }
 
 }  // namespace starface::vision

@@ -14,7 +14,7 @@
 #include "graph/passes/passes.h"
 #include "import/expect_error.h"
 #include "import/safetensors.h"
-#include "nets/star/model_file.h"
+#include "nets/common/model_file.h"
 #include "support/fixtures.h"
 
 namespace starface {
@@ -231,7 +231,7 @@ std::filesystem::path* Int8File::dir_ = nullptr;
 ConvertReport* Int8File::report_ = nullptr;
 
 TEST_F(Int8File, StoresTheLayersAndBiasesThatHoldTheCorrection) {
-  const star::ModelFile file = star::read_model_file(path("int8.safetensors"));
+  const nets::ModelFile file = nets::read_model_file(path("int8.safetensors"));
   EXPECT_EQ(file.info.int8.clipping, "mse");
   EXPECT_EQ(file.info.int8.layers.size(), report_->int8.layers.size());
   EXPECT_EQ(file.info.int8.input_scales, report_->int8.input_scales);
@@ -257,7 +257,7 @@ TEST_F(Int8File, AFileFromBeforeClippingLoadsAsMax) {
     j.erase("clipping");
     j.erase("layers");
   });
-  const star::ModelFile file = star::read_model_file(old);
+  const nets::ModelFile file = nets::read_model_file(old);
   EXPECT_EQ(file.info.int8.clipping, "max");
   EXPECT_TRUE(file.info.int8.layers.empty());
   EXPECT_FALSE(file.info.int8.input_scales.empty());
@@ -291,7 +291,7 @@ TEST_F(Int8File, ACorruptCalibrationIsRefusedByName) {
     std::vector<std::string> message = c.message;
     message.push_back(file);
     EXPECT_TRUE(
-        throws_error([&] { star::read_model_file(file); }, ErrorCode::kNotACheckpoint, message))
+        throws_error([&] { nets::read_model_file(file); }, ErrorCode::kNotACheckpoint, message))
         << c.name;
   }
 }

@@ -102,10 +102,10 @@ TEST(Wflw, MalformedLinesNameFileLineAndField) {
 TEST(Wflw, CropFromTheBoxAsTheFixturesConventionMakesIt) {
   Face face;
   face.where = "list.txt:7";
-  face.box = star::Box{20.7, 18.2, 199.9, 220.3};
+  face.box = Box{20.7, 18.2, 199.9, 220.3};
   // Truncated to 20, 18, 199, 220, then OpenFace/STAR-demo's centre and scale.
-  EXPECT_EQ(face_crop_matrix(face, 224, 224), star::crop_matrix(star::Box{20, 18, 199, 220}));
-  face.box = star::Box{50, 50, 50.5, 90};  // zero width after truncation
+  EXPECT_EQ(face_crop_matrix(face, 224, 224), star::crop_matrix(Box{20, 18, 199, 220}));
+  face.box = Box{50, 50, 50.5, 90};  // zero width after truncation
   expect_message(error_of([&] { face_crop_matrix(face, 224, 224); }), ErrorCode::kBadInput,
                  {"list.txt:7", "zero or negative size"});
 }
@@ -158,8 +158,8 @@ TEST(Tsv, CropAndGroundTruthAsStarsDatasetMakesThem) {
   Face face;
   face.centre = StarCentre{1.28, 100, 50};
   // s = 256 / (1.28 * 200) = 1, so M = [[1, 0, 127.5 - 100], [0, 1, 127.5 - 50]].
-  const star::CropMatrix m = face_crop_matrix(face, 10, 10);
-  EXPECT_EQ(m, (star::CropMatrix{1, 0, 27.5f, 0, 1, 77.5f, 0, 0, 1}));
+  const CropMatrix m = face_crop_matrix(face, 10, 10);
+  EXPECT_EQ(m, (CropMatrix{1, 0, 27.5f, 0, 1, 77.5f, 0, 0, 1}));
   // (100, 50) -> crop (127.5, 127.5) -> (127.5 * 2 + 1) / 256 - 1 = 0.
   // (0, 0)    -> crop (27.5, 77.5)   -> 56 / 256 - 1 = -0.78125, 156 / 256 - 1 = -0.390625.
   // (300, 50) -> crop x 327.5        -> 656 / 256 - 1 = 1.5625, clamped to 1.

@@ -19,7 +19,7 @@ namespace {
 using testing::shared_dir;
 using testing::star_fixture;
 
-const std::vector<star::Box> kBoxes = {{20, 18, 199, 220}, {-30.5, 40.2, 150.9, 230}};
+const std::vector<Box> kBoxes = {{20, 18, 199, 220}, {-30.5, 40.2, 150.9, 230}};
 
 std::string images_dir() { return (shared_dir() / "data" / "images").string(); }
 
@@ -112,7 +112,7 @@ TEST(Predict, GroundTruthFromTheModelItselfScoresZeroAndAShiftScoresItsRatio) {
   // Face 0's truth is the prediction; face 1's is the prediction moved by (3, 4) pixels, so
   // every point is 5 px off, and NME = 5 / (ocular distance in pixels) since it is a ratio.
   std::vector<Face> faces(2, faces_on_image0()[0]);
-  for (const star::Point& q : predicted[0].points) {
+  for (const Point& q : predicted[0].points) {
     faces[0].landmarks.insert(faces[0].landmarks.end(),
                               {static_cast<float>(q.x), static_cast<float>(q.y)});
     faces[1].landmarks.insert(faces[1].landmarks.end(),

@@ -12,7 +12,7 @@
 #include "backends/onednn/onednn_backend.h"
 #include "graph/passes/passes.h"
 #include "import/expect_error.h"
-#include "nets/star/model_file.h"
+#include "nets/common/model_file.h"
 #include "support/fixtures.h"
 #include "support/scoped_env.h"
 
@@ -64,7 +64,7 @@ TEST(AutoModel, TheFileReproducesTheDriftItProvedAndIsDeterministic) {
   EXPECT_TRUE(o.budget.holds(r.choice.drift));
   EXPECT_TRUE(r.choice.raised.empty());
 
-  const star::ModelFile stored = star::read_model_file(file.string());
+  const nets::ModelFile stored = nets::read_model_file(file.string());
   const auto record = nlohmann::json::parse(stored.info.precision_search);
   EXPECT_EQ(record["held_out_crops"], 1);
   EXPECT_EQ(record["budget"]["mean_px"], 40);
@@ -72,7 +72,7 @@ TEST(AutoModel, TheFileReproducesTheDriftItProvedAndIsDeterministic) {
 
   const auto exact = Engine::load(tiny());
   const auto model = Engine::load(file.string());
-  const std::vector<Tensor> crops = pipeline::calibration_crops(o.calibration);
+  const std::vector<Tensor> crops = pipeline::calibration_crops(o.calibration, exact->net());
   const double drift = mean_drift(*exact, *model, eval::pick_crops(crops, r.split.held_out));
   const double proved = record["drift"]["mean_px"].get<double>();
   EXPECT_LE(drift, o.budget.mean_px);
@@ -87,8 +87,10 @@ TEST(AutoModel, TheFileReproducesTheDriftItProvedAndIsDeterministic) {
 // search measured it. Four convs take part, so the search is quick.
 TEST(AutoModel, AMixedAssignmentRunsFromTheFileAsMeasured) {
   const fs::path dir = temp_dir("auto_model_mixed");
-  const graph::Graph exact_graph = graph::passes::optimize(Engine::load(tiny())->graph());
-  const std::vector<Tensor> crops = pipeline::calibration_crops(options(1, 1).calibration);
+  const auto tiny_engine = Engine::load(tiny());
+  const graph::Graph exact_graph = graph::passes::optimize(tiny_engine->graph());
+  const std::vector<Tensor> crops =
+      pipeline::calibration_crops(options(1, 1).calibration, tiny_engine->net());
   const eval::CropSplit split = eval::split_calibration_crops(crops.size());
   CalibrationRules every_conv;
   every_conv.max_relative_error = 1e9;

@@ -7,6 +7,8 @@
 #include <opencv2/imgproc.hpp>
 #include <string>
 
+#include "nets/star/landmark_net.h"
+
 namespace starface::testing {
 
 vision::Frame fake_frame(int number, const std::vector<FakeFace>& faces) {
@@ -77,8 +79,10 @@ Tensor fake_landmarks(const Tensor& crops) {
   return out;
 }
 
+nets::NetInfo fake_net() { return star::net_info(star::Config{}); }
+
 pipeline::FaceModels fake_models(FakeDetector& detector) {
-  return pipeline::FaceModels{detector.fn(), fake_landmarks, 98};
+  return pipeline::FaceModels{detector.fn(), fake_landmarks, fake_net()};
 }
 
 void copy_with_corrupt_middle(const std::filesystem::path& video, const std::filesystem::path& to) {

@@ -35,6 +35,8 @@ struct FakeDetector {
 // crop centre when the crop holds nothing bright, which tracking must call lost.
 Tensor fake_landmarks(const Tensor& crops);
 
+// What fake_landmarks stands in for: STAR's 98-point WFLW net and its crop convention.
+nets::NetInfo fake_net();
 pipeline::FaceModels fake_models(FakeDetector& detector);
 
 // A copy of `video` at `to` with 64 KiB of pseudo-random bytes over its middle, as a bad

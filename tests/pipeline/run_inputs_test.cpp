@@ -141,7 +141,7 @@ TEST(RunInputs, ImageSequenceWritesCsvJsonProfileAndAnnotatedImages) {
 TEST(RunInputs, RealVideoTimestampsAndFrameNumbersReachTheCsv) {
   const auto dir = temp_dir("run");
   pipeline::FaceModels nobody{[](const cv::Mat&) { return std::vector<retinaface::Detection>{}; },
-                              fake_landmarks, 98};
+                              fake_landmarks, fake_net()};
   auto options = options_for(dir);
   options.landmarks68 = true;
   auto progress = quiet_progress();
@@ -167,9 +167,8 @@ TEST(RunInputs, VideoWithTheTinyStarModelTracksAndWritesAnAnnotatedVideo) {
   const auto video = write_video(dir / "clip.avi", 6);
   const auto engine = Engine::load(star_fixture("models/star_wflw_tiny.pth").string());
   FakeDetector detector;
-  pipeline::FaceModels models{detector.fn(),
-                              [&](const Tensor& crops) { return engine->landmarks(crops); },
-                              engine->config().points};
+  pipeline::FaceModels models{
+      detector.fn(), [&](const Tensor& crops) { return engine->landmarks(crops); }, engine->net()};
   auto options = options_for(dir / "out");
   options.annotated = true;
   auto progress = quiet_progress();
@@ -306,7 +305,7 @@ double stream_time(int frame_number) { return (7 + 2 * (frame_number - 1)) * 100
 std::vector<std::pair<int, double>> run_test_video(const pipeline::RunOptions& options,
                                                    InputReport* report = nullptr) {
   pipeline::FaceModels nobody{[](const cv::Mat&) { return std::vector<retinaface::Detection>{}; },
-                              fake_landmarks, 98};
+                              fake_landmarks, fake_net()};
   auto progress = quiet_progress();
   const auto inputs =
       pipeline::expand_inputs({(shared_dir() / "data" / "face_video_1280x720.avi").string()});
@@ -388,7 +387,7 @@ TEST(RunInputs, ProgressOfTheTestVideoEndsAtOneHundredPercent) {
   ASSERT_NE(log, nullptr);
   pipeline::Progress progress(pipeline::ProgressMode::kLines, log, 0.0);  // a line per frame
   pipeline::FaceModels nobody{[](const cv::Mat&) { return std::vector<retinaface::Detection>{}; },
-                              fake_landmarks, 98};
+                              fake_landmarks, fake_net()};
   const auto inputs =
       pipeline::expand_inputs({(shared_dir() / "data" / "face_video_1280x720.avi").string()});
   const auto report = pipeline::run_input(inputs[0], nobody, options_for(dir), progress);

@@ -66,29 +66,29 @@ TEST(FaceIds, KeepIdsOfMovingFacesAndGiveNewOnesToNewFaces) {
 // landmarks shifted by (5, -3) and scaled 1.2 about their centre shift and scale it alike;
 // noise on single points moves it by the fit's average, not by the extreme point.
 TEST(Tracking, CarriedBoxFollowsTheFaceNotSinglePoints) {
-  const star::Box det{10, 0, 110, 120};
-  const std::vector<star::Point> pts{{30, 30}, {90, 30}, {60, 70}, {40, 110}, {80, 110}};
-  const star::Box same = pipeline::carry_box(det, pts, pts);
+  const Box det{10, 0, 110, 120};
+  const std::vector<Point> pts{{30, 30}, {90, 30}, {60, 70}, {40, 110}, {80, 110}};
+  const Box same = pipeline::carry_box(det, pts, pts);
   EXPECT_NEAR(same.x1, det.x1, 1e-9);
   EXPECT_NEAR(same.y2, det.y2, 1e-9);
   const double cx = 66, cy = 70;  // the points' centroid
-  std::vector<star::Point> moved;
+  std::vector<Point> moved;
   for (const auto& p : pts) moved.push_back({cx + 1.2 * (p.x - cx) + 5, cy + 1.2 * (p.y - cy) - 3});
-  const star::Box b = pipeline::carry_box(det, pts, moved);
+  const Box b = pipeline::carry_box(det, pts, moved);
   EXPECT_NEAR(b.x1, cx + 1.2 * (det.x1 - cx) + 5, 1e-9);
   EXPECT_NEAR(b.y1, cy + 1.2 * (det.y1 - cy) - 3, 1e-9);
   EXPECT_NEAR(b.x2, cx + 1.2 * (det.x2 - cx) + 5, 1e-9);
   EXPECT_NEAR(b.y2, cy + 1.2 * (det.y2 - cy) - 3, 1e-9);
   // One jaw point 10 px further out: a landmark bounding box would grow by 10 px; the
   // carried box moves by far less.
-  std::vector<star::Point> jitter = pts;
+  std::vector<Point> jitter = pts;
   jitter[3].x -= 10;
-  const star::Box j = pipeline::carry_box(det, pts, jitter);
+  const Box j = pipeline::carry_box(det, pts, jitter);
   EXPECT_LT(std::fabs(j.x1 - det.x1), 5.0);
 }
 
 TEST(Tracking, LostRule) {
-  const star::Box lm{30, 30, 90, 110};
+  const Box lm{30, 30, 90, 110};
   // Moved by 20 px (a third of the box): still tracked; collapsed, exploded or jumped: lost.
   EXPECT_FALSE(pipeline::tracking_lost(lm, {50, 30, 110, 110}, 640, 480));
   EXPECT_TRUE(pipeline::tracking_lost(lm, {60, 70, 61, 71}, 640, 480));

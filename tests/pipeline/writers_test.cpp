@@ -98,7 +98,7 @@ TEST(Layout68, MapsWflwToIbugAsEcosystemSection52) {
       43, 44, 45, 46, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 63, 64, 65, 67, 68, 69, 71, 72,
       73, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95};
   EXPECT_EQ(map, expected);
-  std::vector<star::Point> wflw;
+  std::vector<Point> wflw;
   for (int i = 0; i < 98; ++i) wflw.push_back({static_cast<double>(i), -i * 1.0});
   const auto ibug = pipeline::to_ibug68(wflw);
   ASSERT_EQ(ibug.size(), 68u);

@@ -1,6 +1,6 @@
 #include "nets/retinaface/builder.h"
 
-#include "nets/star/weights.h"
+#include "import/weight_reader.h"
 
 namespace starface::retinaface {
 
@@ -64,7 +64,7 @@ class RetinaFaceBuilder {
   }
   int64_t channels(ValueId v) const { return graph_.value(v).shape[1]; }
 
-  star::WeightReader weights_;
+  import::WeightReader weights_;
   Graph graph_;
   std::string stage_;
 };

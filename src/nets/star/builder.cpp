@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "graph/grid.h"
-#include "nets/star/weights.h"
+#include "import/weight_reader.h"
 
 namespace starface::star {
 
@@ -46,7 +46,7 @@ namespace {
 // Adds STAR's layers to a graph while taking their weights from the state dict.
 class StarBuilder {
  public:
-  StarBuilder(const TensorMap& sd, const Config& config) : weights_(sd), config_(config) {}
+  StarBuilder(const TensorMap& sd, const Config& config) : weights_(sd, "STAR"), config_(config) {}
 
   Graph build();
 
@@ -64,7 +64,7 @@ class StarBuilder {
   }
   int64_t channels(ValueId v) const { return graph_.value(v).shape[1]; }
 
-  WeightReader weights_;
+  import::WeightReader weights_;
   Config config_;
   Graph graph_;
   std::string stage_;

@@ -2,20 +2,11 @@
 
 #include <set>
 
+#include "nets/common/landmark_net.h"
+
 namespace starface::star {
 
-std::string Config::layout() const {
-  switch (points) {
-    case 98:
-      return "WFLW";
-    case 68:
-      return "300W";
-    case 29:
-      return "COFW";
-    default:
-      return "custom";
-  }
-}
+std::string Config::layout() const { return nets::layout_of(points); }
 
 namespace {
 

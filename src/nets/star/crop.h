@@ -3,32 +3,19 @@
 // crop pixels -> image pixels. Pure arithmetic: the warp itself lives in vision/.
 #pragma once
 
-#include <array>
-#include <string>
 #include <vector>
+
+#include "nets/common/face_geometry.h"
 
 namespace starface::star {
 
-struct Box {
-  double x1 = 0, y1 = 0, x2 = 0, y2 = 0;
-};
-
-// Row-major 3x3, float32 as STAR stores it.
-using CropMatrix = std::array<float, 9>;
-
-struct Point {
-  double x = 0, y = 0;
-};
+using starface::Box;
+using starface::CropMatrix;
+using starface::parse_box;
+using starface::Point;
+using starface::truncate_and_check;
 
 constexpr int kCropSize = 256;
-
-// Parses "x1,y1,x2,y2" (throws kBadArgument naming the text).
-Box parse_box(const std::string& text);
-
-// Truncates the box toward zero (numpy astype(int)) and checks it against a width x height
-// image: NaN/infinite, zero or negative size, or no overlap with the image is kBadInput
-// naming the box (and `index` when >= 0). A box partly outside the image is valid.
-Box truncate_and_check(const Box& box, int width, int height, int index = -1);
 
 // The crop matrix of an already truncated box: centre (x1+x2)/2, scale
 // min(w, h) / 200 * 1.05, s = 256 / (scale * 200), M = [[s,0,127.5-s*cx],[0,s,127.5-s*cy],[0,0,1]].
@@ -39,8 +26,13 @@ CropMatrix crop_matrix(const Box& truncated);
 // s = 256 / (scale * 200), M = [[s,0,127.5-s*cx],[0,s,127.5-s*cy],[0,0,1]], rounded to float32.
 CropMatrix crop_matrix(double scale, double center_x, double center_y);
 
+// One landmark coordinate in [-1, 1] -> crop pixels: ((l + 1) * 256 - 1) / 2, in double.
+inline double to_crop_pixels(float normalised) {
+  return ((static_cast<double>(normalised) + 1.0) * kCropSize - 1.0) / 2.0;
+}
+
 // Landmarks in [-1, 1] (x, y interleaved, P points) -> image pixels, in double:
-// p = ((l + 1) * 256 - 1) / 2, then the inverse of the matrix's affine part.
+// to_crop_pixels, then the inverse of the matrix's affine part (crop_to_image).
 std::vector<Point> landmarks_to_image(const float* landmarks, int points, const CropMatrix& m);
 
 }  // namespace starface::star

@@ -7,19 +7,13 @@
 
 #include "core/tensor.h"
 #include "graph/graph.h"
+#include "nets/common/landmark_net.h"
 
 namespace starface::star {
 
-struct ParamCount {
-  int64_t stored = 0;  // learnable weights, biases, BN gamma and beta in the file
-  int64_t used = 0;    // of those, the ones the graph executes (not the idle skip convs)
-};
-
-struct ParamReport {
-  ParamCount total;
-  int64_t buffers = 0;  // BN running statistics and the fixed E2H matrix
-  std::vector<std::pair<std::string, ParamCount>> by_stage;  // in network order
-};
+// used: not the idle skip convs; buffers: BN running statistics and the fixed E2H matrix.
+using nets::ParamCount;
+using nets::ParamReport;
 
 // The cost-report stage of a state-dict key: "stem", "hourglass[2]", "heads[0]", ...
 std::string stage_of_key(const std::string& key);

@@ -60,7 +60,7 @@ void on_threads(Body body) {
 
 TEST(Concurrency, OneEnginePerThreadMatchesSequentialCalls) {
   auto reference = Engine::load(tiny_model(), two_threads());
-  const std::vector<Tensor> inputs = landmark_inputs(reference->config().input_size);
+  const std::vector<Tensor> inputs = landmark_inputs(reference->net().input_size);
   std::vector<Tensor> want;
   for (const Tensor& in : inputs) want.push_back(reference->landmarks(in));
 
@@ -76,7 +76,7 @@ TEST(Concurrency, OneEnginePerThreadMatchesSequentialCalls) {
 
 TEST(Concurrency, SharedEngineCalledFromWorkersMatchesSequentialCalls) {
   auto engine = Engine::load(tiny_model(), two_threads());
-  const std::vector<Tensor> inputs = landmark_inputs(engine->config().input_size);
+  const std::vector<Tensor> inputs = landmark_inputs(engine->net().input_size);
   std::vector<Tensor> want;
   for (const Tensor& in : inputs) want.push_back(engine->landmarks(in));
 

@@ -63,7 +63,7 @@ TEST_P(PipelineCrop, CropBytesAndNetworkInputAreExact) {
   const cv::Mat image = npy_image(c["files"]["image"]["file"]);
   const star::CropMatrix m =
       star::crop_matrix(star::truncate_and_check(box_of(c), image.cols, image.rows));
-  const cv::Mat crop = vision::warp_crop(image, m);
+  const cv::Mat crop = vision::warp_crop(image, m, star::kCropSize);
   const cv::Mat want = npy_image(c["files"]["crop"]["file"]);
   ASSERT_EQ(crop.size(), want.size());
   EXPECT_EQ(cv::norm(crop, want, cv::NORM_INF), 0.0);

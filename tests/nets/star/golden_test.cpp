@@ -10,6 +10,7 @@
 #include "import/npy.h"
 #include "nets/star/builder.h"
 #include "nets/star/golden_precision.h"
+#include "nets/star/landmark_net.h"
 #include "support/fixtures.h"
 
 #ifndef STARFACE_GOLDEN_FULL
@@ -104,7 +105,7 @@ class Golden : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     c_ = &find_case(GetParam());
     Engine& engine = engine_for((*c_)["model"]);
-    config_ = engine.config();
+    config_ = star::parse_config(engine.net().config, engine.path());
     std::vector<std::string> wanted{"landmarks", "stem"};
     for (int s = 0; s < config_.nstack; ++s) {
       for (const char* kind : {"stack_landmarks", "heatmaps", "fusion", "pointmaps", "edgemaps"}) {

@@ -1,7 +1,7 @@
 // The optimized model file: what convert writes (metadata, every output, float16 storage),
 // how far float16 weights move the landmarks, and the files Engine::load must refuse.
 // STARFACE_MODEL_FILE_FULL=1 measures the full-size model (sizes, drift) instead.
-#include "nets/star/model_file.h"
+#include "nets/common/model_file.h"
 
 #include <gtest/gtest.h>
 
@@ -17,6 +17,7 @@
 #include "import/expect_error.h"
 #include "import/npy.h"
 #include "import/safetensors.h"
+#include "nets/star/landmark_net.h"
 #include "support/fixtures.h"
 
 #ifndef STARFACE_MODEL_FILE_FULL
@@ -84,7 +85,7 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 TEST_F(ModelFile, StoresMetadataAndEveryOutput) {
   const std::string file = convert("star_wflw_tiny", "fp32");
   const import::SafetensorsFile raw = import::read_safetensors(file);
-  EXPECT_EQ(raw.metadata.at("format"), star::kModelFileFormat);
+  EXPECT_EQ(raw.metadata.at("format"), nets::kModelFileFormat);
   EXPECT_EQ(raw.metadata.at("format_version"), "1");
   EXPECT_EQ(raw.metadata.at("precision"), "fp32");
   EXPECT_EQ(raw.metadata.at("source"), "star_wflw_tiny.pth");
@@ -97,11 +98,10 @@ TEST_F(ModelFile, StoresMetadataAndEveryOutput) {
   EXPECT_TRUE(from_file->source().model_file);
   EXPECT_EQ(from_file->source().checkpoint, "star_wflw_tiny.pth");
   EXPECT_EQ(from_file->source().storage, "fp32");
-  const star::Config& a = from_ckpt->config();
-  const star::Config& b = from_file->config();
-  EXPECT_TRUE(a.nstack == b.nstack && a.nlevels == b.nlevels && a.channels == b.channels &&
-              a.points == b.points && a.edges == b.edges && a.aam == b.aam &&
-              a.input_size == b.input_size && a.map_size == b.map_size);
+  EXPECT_EQ(from_file->net().name(), "star");
+  EXPECT_EQ(from_file->net().config, from_ckpt->net().config);
+  EXPECT_EQ(from_file->net().details, from_ckpt->net().details);
+  EXPECT_EQ(from_file->net().points, from_ckpt->net().points);
   std::vector<std::string> want, got;
   for (const auto& [name, id] : from_ckpt->graph().outputs()) want.push_back(name);
   for (const auto& [name, id] : from_file->graph().outputs()) got.push_back(name);
@@ -123,7 +123,7 @@ TEST_F(ModelFile, Float16HalvesTheLargeConstantsAndStaysNearFloat32) {
   EXPECT_EQ(raw.metadata.at("precision"), "fp16");
   int halves = 0;
   for (const auto& [name, t] : raw.tensors) {
-    const bool large = t.numel() >= star::kFloat16MinElements;
+    const bool large = t.numel() >= nets::kFloat16MinElements;
     EXPECT_EQ(t.dtype(), large ? DType::kFloat16 : DType::kFloat32) << name;
     halves += large;
   }
@@ -169,7 +169,7 @@ TEST_F(ModelFile, ReencodesAModelFile) {
   const auto engine = Engine::load(fp16);
   EXPECT_EQ(engine->source().storage, "fp16");
   EXPECT_EQ(engine->source().checkpoint, "star_cofw_tiny.pth");
-  EXPECT_EQ(engine->config().nlevels, 2);
+  EXPECT_EQ(star::parse_config(engine->net().config, fp16).nlevels, 2);
 }
 
 TEST_F(ModelFile, ConvertRefusesBadArgumentsAndWritesNothing) {
@@ -263,7 +263,7 @@ std::string first_int8_candidate(const graph::Graph& g) {
 
 TEST_F(ModelFile, PerConvPrecisionsRoundTripAndGovernTheDefaultRun) {
   const std::string fp32 = convert("star_wflw_tiny", "fp32");
-  star::ModelFile file = star::read_model_file(fp32);
+  nets::ModelFile file = nets::read_model_file(fp32);
   EXPECT_EQ(file.info.precisions.others, graph::Precision::kFp32);
   EXPECT_TRUE(file.info.precisions.convs.empty());
   const std::string conv = first_int8_candidate(file.graph);
@@ -273,8 +273,9 @@ TEST_F(ModelFile, PerConvPrecisionsRoundTripAndGovernTheDefaultRun) {
   file.info.precisions.others = graph::Precision::kFp32Winograd;
   file.info.precisions.convs[conv] = graph::Precision::kFp32;
   const std::string mixed = path("mixed.safetensors");
-  star::write_model_file(mixed, file.graph, file.config, file.info);
-  const star::ModelFile back = star::read_model_file(mixed);
+  nets::write_model_file(mixed, file.graph, star::net_info(star::parse_config(file.config, mixed)),
+                         file.info);
+  const nets::ModelFile back = nets::read_model_file(mixed);
   EXPECT_EQ(back.info.precisions.others, graph::Precision::kFp32Winograd);
   EXPECT_EQ(back.info.precisions.convs, file.info.precisions.convs);
 
@@ -290,13 +291,14 @@ TEST_F(ModelFile, PerConvPrecisionsRoundTripAndGovernTheDefaultRun) {
 
 TEST_F(ModelFile, AnInt8FileRunsInt8OrFp32AndRefusesOtherPrecisionsNamingWhatItHolds) {
   const std::string fp32 = convert("star_wflw_tiny", "fp32");
-  star::ModelFile file = star::read_model_file(fp32);
+  nets::ModelFile file = nets::read_model_file(fp32);
   const std::string conv = first_int8_candidate(file.graph);
   file.info.precision = "int8";
   file.info.int8.input_scales[conv] = 0.01f;
   file.info.precisions = graph::ConvPrecisions::int8_at(file.info.int8.input_scales);
   const std::string int8 = path("int8.safetensors");
-  star::write_model_file(int8, file.graph, file.config, file.info);
+  nets::write_model_file(int8, file.graph, star::net_info(star::parse_config(file.config, int8)),
+                         file.info);
 
   EXPECT_EQ(Engine::load(int8)->precision(), graph::Precision::kInt8);
   EngineOptions fp32_options;
@@ -312,7 +314,7 @@ TEST_F(ModelFile, AnInt8FileRunsInt8OrFp32AndRefusesOtherPrecisionsNamingWhatItH
 
 TEST_F(ModelFile, ACorruptPrecisionTableIsRefusedByName) {
   const std::string good = convert("star_wflw_tiny", "fp32");
-  const star::ModelFile file = star::read_model_file(good);
+  const nets::ModelFile file = nets::read_model_file(good);
   const std::string conv = first_int8_candidate(file.graph);
   import::SafetensorsFile raw = import::read_safetensors(good);
   struct Case {

@@ -8,6 +8,7 @@
 #include "graph/cost.h"
 #include "import/checkpoint.h"
 #include "nets/star/builder.h"
+#include "nets/star/params.h"
 #include "support/fixtures.h"
 
 namespace starface {

@@ -23,8 +23,7 @@ TEST(Pipeline, EveryCaseMatchesImagePixelGoldens) {
     const cv::Mat image(static_cast<int>(pixels.dim(0)), static_cast<int>(pixels.dim(1)), CV_8UC3,
                         pixels.data<uint8_t>());
     const json& b = c["box_xyxy"];
-    const auto faces =
-        vision::detect_landmarks(*engine, image, {star::Box{b[0], b[1], b[2], b[3]}});
+    const auto faces = vision::detect_landmarks(*engine, image, {Box{b[0], b[1], b[2], b[3]}});
     ASSERT_EQ(faces.size(), 1u);
     const Tensor want = import::read_npy(star_fixture(c["files"]["landmarks_image"]["file"]));
     ASSERT_EQ(want.dim(0), static_cast<int64_t>(faces[0].points.size()));

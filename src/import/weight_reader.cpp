@@ -1,6 +1,6 @@
-#include "nets/star/weights.h"
+#include "import/weight_reader.h"
 
-namespace starface::star {
+namespace starface::import {
 
 const Tensor* WeightReader::find_checked(const std::string& key, const Shape& expected) {
   auto it = sd_.find(key);
@@ -41,4 +41,4 @@ void WeightReader::check_all_used() const {
   }
 }
 
-}  // namespace starface::star
+}  // namespace starface::import

@@ -1,4 +1,4 @@
-#include "nets/star/model_file.h"
+#include "nets/common/model_file.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,17 +11,11 @@
 #include "graph/serialize.h"
 #include "import/safetensors.h"
 
-namespace starface::star {
+namespace starface::nets {
 
 namespace {
 
 using nlohmann::json;
-
-nlohmann::json config_json(const Config& c) {
-  return {{"nstack", c.nstack},         {"nlevels", c.nlevels},  {"channels", c.channels},
-          {"points", c.points},         {"edges", c.edges},      {"aam", c.aam},
-          {"input_size", c.input_size}, {"map_size", c.map_size}};
-}
 
 [[noreturn]] void corrupt(const std::string& path, const std::string& what) {
   throw Error(ErrorCode::kNotACheckpoint, path + ": corrupt starface model file: " + what);
@@ -32,35 +26,6 @@ const std::string& metadata(const import::Metadata& m, const std::string& key,
   auto it = m.find(key);
   if (it == m.end()) corrupt(path, "no '" + key + "' in the metadata");
   return it->second;
-}
-
-Config parse_config(const std::string& text, const std::string& path) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    corrupt(path, std::string("config is not valid JSON (") + e.what() + ")");
-  }
-  if (!j.is_object()) corrupt(path, "config is not a JSON object");
-  auto count = [&](const char* key, int lo, int hi) {
-    if (!j.contains(key) || !j[key].is_number_integer()) {
-      corrupt(path, std::string("config has no integer '") + key + "'");
-    }
-    const int64_t v = j[key].get<int64_t>();
-    if (v < lo || v > hi) corrupt(path, std::string("config '") + key + "' is out of range");
-    return static_cast<int>(v);
-  };
-  Config c;
-  c.nstack = count("nstack", 1, 64);
-  c.nlevels = count("nlevels", 1, 16);
-  c.channels = count("channels", 1, 1 << 16);
-  c.points = count("points", 1, 1 << 16);
-  c.edges = count("edges", 0, 1 << 16);
-  c.input_size = count("input_size", 1, 1 << 14);
-  c.map_size = count("map_size", 1, 1 << 14);
-  if (!j.contains("aam") || !j["aam"].is_boolean()) corrupt(path, "config has no boolean 'aam'");
-  c.aam = j["aam"].get<bool>();
-  return c;
 }
 
 // The float16 form of a large constant, or the constant itself where float16 would
@@ -287,29 +252,11 @@ void widen_int8(TensorMap& tensors, const std::string& path) {
   }
 }
 
-// The stored graph must be a STAR network of the stated configuration: its input and the
-// outputs every subcommand reads.
-void check_against_config(const graph::Graph& g, const Config& c, const std::string& path) {
-  const Shape want_input{1, 3, c.input_size, c.input_size};
-  if (g.value(g.input()).shape != want_input) {
-    corrupt(path, "graph input " + shape_str(g.value(g.input()).shape) + " is not " +
-                      shape_str(want_input) + " of the config");
-  }
-  const auto& outputs = g.outputs();
-  auto landmarks = outputs.find("landmarks");
-  if (landmarks == outputs.end()) corrupt(path, "graph has no 'landmarks' output");
-  const Shape want_landmarks{1, c.points, 2};
-  if (g.value(landmarks->second).shape != want_landmarks) {
-    corrupt(path, "graph output 'landmarks' " + shape_str(g.value(landmarks->second).shape) +
-                      " is not " + shape_str(want_landmarks) + " of the config");
-  }
-}
-
 }  // namespace
 
 std::vector<std::string> storage_precisions() { return {"fp32", "fp16", "int8"}; }
 
-void write_model_file(const std::string& path, const graph::Graph& graph, const Config& config,
+void write_model_file(const std::string& path, const graph::Graph& graph, const NetInfo& net,
                       const ModelFileInfo& info) {
   const auto known = storage_precisions();
   if (std::find(known.begin(), known.end(), info.precision) == known.end()) {
@@ -325,10 +272,10 @@ void write_model_file(const std::string& path, const graph::Graph& graph, const 
     }
   }
   import::Metadata metadata = {
-      {"format", kModelFileFormat},  {"format_version", std::to_string(kModelFileVersion)},
-      {"graph", serialized.json},    {"config", config_json(config).dump()},
-      {"precision", info.precision}, {"source", info.source},
-      {"weights", info.weights},
+      {"format", kModelFileFormat}, {"format_version", std::to_string(kModelFileVersion)},
+      {"net", net.name()},          {"graph", serialized.json},
+      {"config", net.config},       {"precision", info.precision},
+      {"source", info.source},      {"weights", info.weights},
   };
   if (info.precision == "int8") metadata["int8"] = int8_json(info.int8).dump();
   if (!is_all_fp32(info.precisions)) {
@@ -348,7 +295,7 @@ ModelFile read_model_file(const std::string& path) {
                     ": a safetensors file, but not a starface model (its metadata has no "
                     "format '" +
                     std::string(kModelFileFormat) +
-                    "'); make one from a STAR checkpoint with `starface convert CKPT -o " +
+                    "'); make one from a checkpoint with `starface convert CKPT -o " +
                     std::filesystem::path(path).filename().string() + "`");
   }
   const std::string& version = metadata(m, "format_version", path);
@@ -358,7 +305,9 @@ ModelFile read_model_file(const std::string& path) {
                     std::to_string(kModelFileVersion) + "; convert the checkpoint again");
   }
   ModelFile model;
-  model.config = parse_config(metadata(m, "config", path), path);
+  const auto net = m.find("net");
+  if (net != m.end()) model.net = net->second;
+  model.config = metadata(m, "config", path);
   model.info.precision = metadata(m, "precision", path);
   const auto known = storage_precisions();
   if (std::find(known.begin(), known.end(), model.info.precision) == known.end()) {
@@ -371,7 +320,6 @@ ModelFile read_model_file(const std::string& path) {
     widen_int8(file.tensors, path);
   }
   model.graph = graph::deserialize(metadata(m, "graph", path), file.tensors, path);
-  check_against_config(model.graph, model.config, path);
   // Without a table (older files) an int8 file runs its calibrated convs in int8.
   const auto table = m.find("precisions");
   model.info.precisions = table != m.end()
@@ -385,4 +333,20 @@ ModelFile read_model_file(const std::string& path) {
   return model;
 }
 
-}  // namespace starface::star
+void check_stored_graph(const graph::Graph& g, const NetInfo& info, const std::string& path) {
+  const Shape want_input{1, 3, info.input_size, info.input_size};
+  if (g.value(g.input()).shape != want_input) {
+    corrupt(path, "graph input " + shape_str(g.value(g.input()).shape) + " is not " +
+                      shape_str(want_input) + " of the config");
+  }
+  const auto& outputs = g.outputs();
+  auto landmarks = outputs.find("landmarks");
+  if (landmarks == outputs.end()) corrupt(path, "graph has no 'landmarks' output");
+  const Shape want_landmarks{1, info.points, 2};
+  if (g.value(landmarks->second).shape != want_landmarks) {
+    corrupt(path, "graph output 'landmarks' " + shape_str(g.value(landmarks->second).shape) +
+                      " is not " + shape_str(want_landmarks) + " of the config");
+  }
+}
+
+}  // namespace starface::nets

@@ -9,12 +9,12 @@
 
 #include "core/tensor.h"
 
-namespace starface::star {
+namespace starface::import {
 
 class WeightReader {
  public:
   // `network` names the net in the unknown-key message ("STAR", "RetinaFace").
-  explicit WeightReader(const TensorMap& state_dict, std::string network = "STAR")
+  WeightReader(const TensorMap& state_dict, std::string network)
       : sd_(state_dict), network_(std::move(network)) {}
 
   // The tensor under `key` as contiguous float32 (float16/bfloat16/float64 are widened).
@@ -32,4 +32,4 @@ class WeightReader {
   std::set<std::string> seen_;
 };
 
-}  // namespace starface::star
+}  // namespace starface::import

@@ -1,8 +1,13 @@
-// The optimized STAR model file that `starface convert` writes: a safetensors file whose
-// tensors are the constants of the folded and fused graph and whose "__metadata__" holds
-//   format          "starface.star"      format_version  "1"
+// The optimized model file that `starface convert` writes, for any landmark net: a
+// safetensors file whose tensors are the constants of the folded and fused graph and whose
+// "__metadata__" holds
+//   format          "starface.star" (the name files had before a second net could exist;
+//                   it names the starface model format, whatever the net)
+//   format_version  "1"
+//   net             the registered net (LandmarkNet::name); absent in files made before
+//                   nets were registered, which are all "star"
 //   graph           the graph JSON (graph/serialize.h)
-//   config          the network configuration (Config's fields) as JSON
+//   config          the net's configuration as JSON (NetInfo::config)
 //   precision       how the constants are stored: "fp32", or "fp16" (large constants as
 //                   float16, widened to float32 at load; compute stays float32), or "int8"
 //                   (the weights of the int8 convs as int8 q beside "<name>.int8_scale"
@@ -30,9 +35,9 @@
 #include "graph/graph.h"
 #include "graph/int8.h"
 #include "graph/precision.h"
-#include "nets/star/config.h"
+#include "nets/common/landmark_net.h"
 
-namespace starface::star {
+namespace starface::nets {
 
 constexpr const char* kModelFileFormat = "starface.star";
 constexpr int kModelFileVersion = 1;
@@ -52,8 +57,9 @@ struct ModelFileInfo {
 };
 
 struct ModelFile {
-  Config config;
-  graph::Graph graph;  // as stored: already optimized
+  std::string net = "star";  // the registered net that reads `config`
+  std::string config;        // its configuration JSON
+  graph::Graph graph;        // as stored: already optimized
   ModelFileInfo info;
 };
 
@@ -61,15 +67,21 @@ struct ModelFile {
 // biases and per-channel scales stay float32, where they cost nothing.
 constexpr int64_t kFloat16MinElements = 1024;
 
-// Writes `graph` (already optimized, keeping every output) with its metadata, atomically.
-// Throws kBadArgument for an unknown precision and kIo when `path` cannot be written.
-void write_model_file(const std::string& path, const graph::Graph& graph, const Config& config,
+// Writes `graph` (already optimized, keeping every output) of the net `net` describes with
+// its metadata, atomically. Throws kBadArgument for an unknown precision and kIo when
+// `path` cannot be written.
+void write_model_file(const std::string& path, const graph::Graph& graph, const NetInfo& net,
                       const ModelFileInfo& info);
 
 // Reads a model file. Besides the safetensors reader's errors: kNotACheckpoint naming the
 // file for a safetensors file without starface metadata (a foreign one), an unsupported
-// format version, or a corrupt graph or config; kMissingKey / kUnexpectedKey /
-// kShapeMismatch where the tensors and the graph disagree.
+// format version, or a corrupt graph; kMissingKey / kUnexpectedKey / kShapeMismatch where
+// the tensors and the graph disagree. The config is the net's to read (read_config), and
+// then check_stored_graph.
 ModelFile read_model_file(const std::string& path);
 
-}  // namespace starface::star
+// kNotACheckpoint naming `path` unless the stored graph reads [1, 3, S, S] and publishes
+// "landmarks" [1, P, 2] of the configuration `info` describes.
+void check_stored_graph(const graph::Graph& graph, const NetInfo& info, const std::string& path);
+
+}  // namespace starface::nets
