@@ -16,7 +16,7 @@
 
 namespace starface::backends::onednn::testing {
 
-using graph::Attrs;
+using graph::ConvAttrs;
 using graph::Graph;
 using graph::OpKind;
 using graph::ValueId;
@@ -54,7 +54,7 @@ class Net {
                ValueId bias_map = -1, ValueId residual = -1) {
     const int64_t in_channels = shape(in)[1];
     const float bound = 1.5f / std::sqrt(static_cast<float>(in_channels * kernel * kernel));
-    Attrs a;
+    ConvAttrs a;
     a.kernel = kernel;
     a.stride = stride;
     a.pad = pad;
@@ -73,8 +73,9 @@ class Net {
     return op(OpKind::kConv2d, inputs, a);
   }
 
-  ValueId op(OpKind kind, std::vector<ValueId> inputs, Attrs a = {}) {
-    return g.add_node(kind, "node" + std::to_string(nodes_++), "stage", std::move(inputs), a);
+  ValueId op(OpKind kind, std::vector<ValueId> inputs, graph::OpAttrs a = {}) {
+    return g.add_node(kind, "node" + std::to_string(nodes_++), "stage", std::move(inputs),
+                      std::move(a));
   }
 
   // Publishes `v` as "out<k>" and returns the name.

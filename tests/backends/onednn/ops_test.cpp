@@ -27,7 +27,7 @@ ValueId batch_norm(Net& n, ValueId in) {
 
 ValueId scale_shift(Net& n, ValueId in, bool relu) {
   const int64_t c = n.shape(in)[1];
-  Attrs a;
+  graph::ScaleShiftAttrs a;
   a.relu = relu;
   return n.op(OpKind::kScaleShift, {in, n.constant({c}, -2.0f, 2.0f), n.constant({c})}, a);
 }
@@ -72,11 +72,14 @@ const std::vector<OpCase>& op_cases() {
        }},
       {"BoundaryPlanes",
        {1, 9, 16, 16},
-       [](Net& n, ValueId in) { return n.op(OpKind::kBoundaryPlanes, {in}); }},
+       [](Net& n, ValueId in) {
+         return n.op(OpKind::kBoundaryPlanes, {in}, graph::BoundaryAttrs(0.05f));
+       }},
       {"BoundaryPlanesConcat",
        {1, 20, 16, 16},
        [](Net& n, ValueId in) {
-         return n.op(OpKind::kConcat, {in, n.op(OpKind::kBoundaryPlanes, {in})});
+         return n.op(OpKind::kConcat,
+                     {in, n.op(OpKind::kBoundaryPlanes, {in}, graph::BoundaryAttrs(0.05f))});
        }},
       {"InstanceNorm",
        {1, 98, 16, 16},
@@ -162,7 +165,7 @@ TEST(OnednnOutputs, UpsampleAddFusionVariants) {
 TEST(OnednnOutputs, InputConstantsAndValueNames) {
   Net net({1, 4, 6, 6});
   const ValueId w = net.constant({3, 4, 1, 1});
-  Attrs a;
+  ConvAttrs a;
   const ValueId y =
       net.g.add_node(OpKind::kConv2d, "the_conv", "stage", {net.x, w, net.constant({3})}, a);
   net.op(OpKind::kRelu, {y});
