@@ -214,7 +214,8 @@ float quantized(float x, float scale, bool is_signed) {
 
 void add_tap_sums(const graph::Node& conv, const Tensor& x, float scale, bool is_signed,
                   TapSums& sums) {
-  const int k = conv.attrs.kernel, s = conv.attrs.stride, p = conv.attrs.pad;
+  const graph::ConvAttrs& a = conv.conv();
+  const int k = a.kernel, s = a.stride, p = a.pad;
   const int64_t n_images = x.dim(0), channels = x.dim(1), h = x.dim(2), w = x.dim(3);
   const int64_t out_h = (h + 2 * p - k) / s + 1, out_w = (w + 2 * p - k) / s + 1;
   sums.exact.resize(channels * k * k, 0.0);

@@ -1,15 +1,15 @@
 #include "engine/compile.h"
 
-#include <algorithm>
-
-#include "backends/onednn/onednn_backend.h"
-#include "backends/ref/ref_backend.h"
-#include "backends/x86/winograd.h"
-#include "graph/passes/passes.h"
+#include "engine/backend_registry.h"
+#include "engine/placement.h"
 
 namespace starface {
 
-std::vector<std::string> available_backends() { return {"onednn", "ref"}; }
+std::vector<std::string> available_backends() {
+  std::vector<std::string> names;
+  for (const Backend& b : registered_backends()) names.push_back(b.name);
+  return names;
+}
 std::vector<std::string> requestable_precisions() {
   std::vector<std::string> choices{kModelPrecision};
   for (graph::Precision p : graph::all_precisions()) choices.push_back(graph::precision_name(p));
@@ -34,58 +34,23 @@ std::string requested_precision_name(const std::optional<graph::Precision>& prec
 }
 
 namespace detail {
-namespace {
 
-bool contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string text;
-  for (const std::string& n : names) text += (text.empty() ? "" : ", ") + n;
-  return text;
-}
-
-[[noreturn]] void unknown_backend(const std::string& backend) {
-  throw Error(ErrorCode::kBadArgument, "unknown backend '" + backend +
-                                           "' (available: " + joined(available_backends()) + ")");
-}
-
-}  // namespace
-
-void check_backend(const std::string& backend) {
-  if (!contains(available_backends(), backend)) unknown_backend(backend);
-}
+void check_backend(const std::string& backend) { find_backend(backend); }
 
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,
                                      const graph::ConvPrecisions& precisions,
                                      const std::vector<std::string>& outputs) {
-  if (backend == "ref") {
-    for (graph::Precision p : graph::all_precisions()) {
-      if (p != graph::Precision::kFp32 && precisions.uses(p)) {
-        throw Error(ErrorCode::kBadArgument, "precision '" + graph::precision_name(p) +
-                                                 "' needs the onednn backend; ref is exact fp32");
-      }
-    }
-    return backends::ref::compile(graph);
+  const Backend& b = find_backend(backend);
+  const graph::Graph prepared = b.prepare ? b.prepare(graph, outputs) : graph;
+  for (const graph::Node& node : prepared.nodes()) {
+    if (!b.supports_op(node, prepared))
+      return std::make_unique<PlacedPlan>(prepared, b, precisions);
   }
-  if (backend == "onednn")
-    return backends::onednn::compile(graph::passes::optimize(graph, outputs), precisions);
-  unknown_backend(backend);
+  return b.compile(prepared, precisions);
 }
 
 std::string backend_info(const std::string& backend, const graph::ConvPrecisions& precisions) {
-  if (backend != "onednn") return "ref (scalar oracle, OpenMP)";
-  std::string info = "onednn (" + backends::onednn::isa_name() + ")";
-  if (precisions.uses(graph::Precision::kFp32Winograd)) {
-    info += ", winograd " + std::string(backends::x86::isa_name(backends::x86::selected_isa()));
-  }
-  if (precisions.uses(graph::Precision::kBf16)) info += ", bf16 convs (avx512_bf16)";
-  if (precisions.uses(graph::Precision::kInt8)) {
-    info += backends::onednn::has_vnni() ? ", int8 convs (u8/s8 x s8, vnni)"
-                                         : ", int8 convs (u8/s8 x s8, no vnni)";
-  }
-  return info;
+  return find_backend(backend).describe(precisions);
 }
 
 void rethrow_naming(const std::string& path, const Error& e) {

@@ -13,11 +13,13 @@
 
 namespace starface::detail {
 
-// Throws kBadArgument for an unknown backend (listing the known ones).
+// Throws kBadArgument for an unknown backend (listing the registered ones).
 void check_backend(const std::string& backend);
 
-// The reference backend runs the graph exactly as built (it is the oracle); the fast
-// backend runs the graph the passes made for exactly `outputs`.
+// Compiles `graph` on the registered backend (engine/backend_registry.h): prepared by its
+// passes for exactly `outputs` (the reference backend runs the graph as built: it is the
+// oracle), then compiled whole where it supports every op, or as a PlacedPlan that runs
+// the ops it declines on the reference backend (engine/placement.h).
 // A precision other than fp32 needs the fast backend; int8 needs calibrated input scales
 // (a calibrated model file's), bf16 a CPU with avx512_bf16.
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph, const std::string& backend,

@@ -190,7 +190,7 @@ class Exporter {
   }
 
   void conv(const Node& n) {
-    const graph::Attrs& a = n.attrs;
+    const graph::ConvAttrs& a = n.conv();
     const ValueId map = graph::conv_bias_map(n);
     const ValueId residual = graph::conv_residual(n);
     std::vector<std::pair<std::string, std::string>> tail;  // (op, second input) after Conv
@@ -220,20 +220,22 @@ class Exporter {
         "BatchNormalization",
         {in(n.inputs[0]), in(n.inputs[1]), in(n.inputs[2]), in(n.inputs[3]), in(n.inputs[4])},
         out(n));
-    OnnxBuilder::real(bn, "epsilon", n.attrs.eps);
+    OnnxBuilder::real(bn, "epsilon", n.norm().eps);
   }
 
   void scale_shift(const Node& n) {
     const std::string scaled = temp(n, "/scale");
     b_.node("Mul", {in(n.inputs[0]), per_channel(n.inputs[1])}, scaled);
-    const std::string shifted = n.attrs.relu ? temp(n, "/shift") : out(n);
+    const bool relu = n.scale_shift().relu;
+    const std::string shifted = relu ? temp(n, "/shift") : out(n);
     b_.node("Add", {scaled, per_channel(n.inputs[2])}, shifted);
-    if (n.attrs.relu) b_.node("Relu", {shifted}, out(n));
+    if (relu) b_.node("Relu", {shifted}, out(n));
   }
 
   void unary(const Node& n, const std::string& op) { b_.node(op, {in(n.inputs[0])}, out(n)); }
   void leaky_relu(const Node& n) {
-    OnnxBuilder::real(b_.node("LeakyRelu", {in(n.inputs[0])}, out(n)), "alpha", n.attrs.slope);
+    OnnxBuilder::real(b_.node("LeakyRelu", {in(n.inputs[0])}, out(n)), "alpha",
+                      n.leaky_relu().slope);
   }
   // 1 / (1 + exp(-x)) rather than Sigmoid: ONNX Runtime's Sigmoid is a fast approximation
   // whose error, through the fusion maps of low-mass channels, moved tiny-model landmarks
@@ -284,7 +286,7 @@ class Exporter {
   // mis-shapes a Mul that broadcasts [N,1,H,W] against [1,2,H,W]. A mask of 0 or 1 times a
   // plane value is exact, so the planes are those Where gave (up to the sign of zero).
   void boundary_planes(const Node& n) {
-    const float t = n.attrs.threshold;
+    const float t = n.boundary().threshold;
     if (!(t >= 0.0f && t < 1.0f)) unsupported(n, "threshold outside [0, 1)");
     const Shape& s = graph_.value(n.inputs[0]).shape;
     const int64_t c = s.at(1), h = s.at(2), w = s.at(3);
@@ -330,7 +332,7 @@ class Exporter {
     b_.node("Mul", {centered, centered}, squares);
     b_.node("GlobalAveragePool", {squares}, var);
     const std::string shifted = temp(n, "/variance_eps"), inv_std = temp(n, "/inv_std");
-    b_.node("Add", {var, b_.floats(n.name + "/eps", {}, {n.attrs.eps})}, shifted);
+    b_.node("Add", {var, b_.floats(n.name + "/eps", {}, {n.norm().eps})}, shifted);
     b_.node("Pow", {shifted, b_.floats(n.name + "/minus_half", {}, {-0.5f})}, inv_std);
     b_.node("Mul", {centered, inv_std}, out(n));
   }

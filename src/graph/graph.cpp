@@ -41,11 +41,82 @@ const char* op_name(OpKind op) {
   return "Unknown";
 }
 
+namespace {
+
+// The struct of the op's attributes, by the op; std::monostate for an op without any.
+OpAttrs empty_attrs_of(OpKind op) {
+  switch (op) {
+    case OpKind::kConv2d:
+      return ConvAttrs{};
+    case OpKind::kBatchNorm:
+    case OpKind::kInstanceNorm:
+      return NormAttrs{};
+    case OpKind::kScaleShift:
+      return ScaleShiftAttrs{};
+    default:
+      return std::monostate{};
+  }
+}
+
+// Whether `attrs` holds the struct `op` reads.
+bool holds_attrs_of(OpKind op, const OpAttrs& attrs) {
+  switch (op) {
+    case OpKind::kConv2d:
+      return std::holds_alternative<ConvAttrs>(attrs);
+    case OpKind::kBatchNorm:
+    case OpKind::kInstanceNorm:
+      return std::holds_alternative<NormAttrs>(attrs);
+    case OpKind::kScaleShift:
+      return std::holds_alternative<ScaleShiftAttrs>(attrs);
+    case OpKind::kLeakyRelu:
+      return std::holds_alternative<LeakyReluAttrs>(attrs);
+    case OpKind::kBoundaryPlanes:
+      return std::holds_alternative<BoundaryAttrs>(attrs);
+    default:
+      return std::holds_alternative<std::monostate>(attrs);
+  }
+}
+
+// `given` checked against `op`, or the op's defaults where it is empty and they exist.
+OpAttrs checked_attrs(OpKind op, const std::string& node, OpAttrs given) {
+  if (std::holds_alternative<std::monostate>(given)) given = empty_attrs_of(op);
+  check_internal(holds_attrs_of(op, given),
+                 "node " + node + " (" + op_name(op) + ") is given attributes of another op" +
+                     (std::holds_alternative<std::monostate>(given)
+                          ? std::string(" or none; its own have no default")
+                          : std::string()));
+  return given;
+}
+
+template <typename T>
+const T& attrs_as(const Node& node, const char* which) {
+  const T* attrs = std::get_if<T>(&node.attrs);
+  check_internal(attrs != nullptr, "node " + node.name + " (" + op_name(node.op) + ") has no " +
+                                       which + " (read as the wrong op)");
+  return *attrs;
+}
+
+}  // namespace
+
+const ConvAttrs& Node::conv() const { return attrs_as<ConvAttrs>(*this, "ConvAttrs"); }
+const NormAttrs& Node::norm() const { return attrs_as<NormAttrs>(*this, "NormAttrs"); }
+const LeakyReluAttrs& Node::leaky_relu() const {
+  return attrs_as<LeakyReluAttrs>(*this, "LeakyReluAttrs");
+}
+const ScaleShiftAttrs& Node::scale_shift() const {
+  return attrs_as<ScaleShiftAttrs>(*this, "ScaleShiftAttrs");
+}
+const BoundaryAttrs& Node::boundary() const {
+  return attrs_as<BoundaryAttrs>(*this, "BoundaryAttrs");
+}
+
 std::string node_kind(const Node& node) {
   std::string kind = op_name(node.op);
-  if (node.attrs.bias_map) kind += "+BiasMap";
-  if (node.attrs.residual) kind += "+Add";
-  if (node.attrs.relu) kind += node.attrs.slope != 0.0f ? "+LeakyRelu" : "+Relu";
+  if (node.op != OpKind::kConv2d) return kind;
+  const ConvAttrs& a = node.conv();
+  if (a.bias_map) kind += "+BiasMap";
+  if (a.residual) kind += "+Add";
+  if (a.relu) kind += a.slope != 0.0f ? "+LeakyRelu" : "+Relu";
   return kind;
 }
 
@@ -57,9 +128,13 @@ int64_t nearest_source_index(int64_t dst, int64_t in, int64_t out) {
   return std::min(static_cast<int64_t>(std::floor(static_cast<float>(dst) * scale)), in - 1);
 }
 
-ValueId conv_bias_map(const Node& node) { return node.attrs.bias_map ? node.inputs.at(3) : -1; }
+ValueId conv_bias_map(const Node& node) {
+  return node.op == OpKind::kConv2d && node.conv().bias_map ? node.inputs.at(3) : -1;
+}
 
-ValueId conv_residual(const Node& node) { return node.attrs.residual ? node.inputs.back() : -1; }
+ValueId conv_residual(const Node& node) {
+  return node.op == OpKind::kConv2d && node.conv().residual ? node.inputs.back() : -1;
+}
 
 namespace {
 
@@ -84,7 +159,7 @@ void expect_vector(const std::string& node, const Shape& s, int64_t n, const cha
   }
 }
 
-Shape conv_shape(const std::string& node, const std::vector<Shape>& in, const Attrs& a) {
+Shape conv_shape(const std::string& node, const std::vector<Shape>& in, const ConvAttrs& a) {
   expect_inputs(node, in, 3 + (a.bias_map ? 1 : 0) + (a.residual ? 1 : 0));
   const Shape& x = in[0];
   const Shape& w = in[1];
@@ -117,10 +192,13 @@ Shape conv_shape(const std::string& node, const std::vector<Shape>& in, const At
 }  // namespace
 
 Shape infer_shape(OpKind op, const std::string& node, const std::vector<Shape>& in,
-                  const Attrs& attrs) {
+                  const OpAttrs& attrs) {
   switch (op) {
-    case OpKind::kConv2d:
-      return conv_shape(node, in, attrs);
+    case OpKind::kConv2d: {
+      const ConvAttrs* conv = std::get_if<ConvAttrs>(&attrs);
+      check_internal(conv != nullptr, "node " + node + " (Conv2d) has no ConvAttrs");
+      return conv_shape(node, in, *conv);
+    }
     case OpKind::kBatchNorm:
       expect_inputs(node, in, 5);
       expect_rank4(node, in[0], "input");
@@ -190,7 +268,7 @@ namespace {
 size_t arity(const Node& node) {
   switch (node.op) {
     case OpKind::kConv2d:
-      return 3 + (node.attrs.bias_map ? 1 : 0) + (node.attrs.residual ? 1 : 0);
+      return 3 + (node.conv().bias_map ? 1 : 0) + (node.conv().residual ? 1 : 0);
     case OpKind::kScaleShift:
       return 3;
     case OpKind::kBatchNorm:
@@ -222,8 +300,10 @@ void check_well_formed(const Graph& g, const std::string& who) {
   check_internal(values[g.input()].shape.size() == 4, who + ": the graph input must have rank 4");
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = nodes[i];
-    const size_t want = arity(node);
     const std::string at = who + ": node " + node.name;
+    check_internal(holds_attrs_of(node.op, node.attrs),
+                   at + " (" + op_name(node.op) + ") holds another op's attributes");
+    const size_t want = arity(node);
     check_internal(
         want == 0 ? !node.inputs.empty() : node.inputs.size() == want,
         at + " (" + op_name(node.op) + ") has " + std::to_string(node.inputs.size()) + " inputs");
@@ -276,7 +356,8 @@ ValueId Graph::add_constant(const std::string& name, Tensor tensor) {
 }
 
 ValueId Graph::add_node(OpKind op, const std::string& name, const std::string& stage,
-                        std::vector<ValueId> inputs, Attrs attrs) {
+                        std::vector<ValueId> inputs, OpAttrs attrs) {
+  attrs = checked_attrs(op, name, std::move(attrs));
   std::vector<Shape> shapes;
   for (ValueId id : inputs) {
     check_internal(id >= 0 && id < static_cast<ValueId>(values_.size()),
@@ -287,7 +368,7 @@ ValueId Graph::add_node(OpKind op, const std::string& name, const std::string& s
   const int node_index = static_cast<int>(nodes_.size());
   values_.push_back(Value{name, std::move(out), Tensor(), node_index});
   const ValueId out_id = static_cast<ValueId>(values_.size()) - 1;
-  nodes_.push_back(Node{op, name, stage, std::move(inputs), out_id, attrs});
+  nodes_.push_back(Node{op, name, stage, std::move(inputs), out_id, std::move(attrs)});
   return out_id;
 }
 

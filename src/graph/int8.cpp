@@ -14,7 +14,7 @@ double Int8Layer::clip_ratio() const {
 }
 
 bool int8_candidate(const Graph& graph, const Node& node) {
-  return node.op == OpKind::kConv2d && node.attrs.groups == 1 &&
+  return node.op == OpKind::kConv2d && node.conv().groups == 1 &&
          !graph.value(node.inputs[0]).is_constant() && graph.value(node.inputs[1]).is_constant();
 }
 
@@ -55,8 +55,10 @@ bool may_be_negative(const Graph& graph, ValueId value) {
       const Node& n = graph.nodes()[val.producer];
       if (n.op == OpKind::kRelu || n.op == OpKind::kSigmoid) {
         result = false;
-      } else if ((n.op == OpKind::kConv2d || n.op == OpKind::kScaleShift) && n.attrs.relu) {
-        result = n.attrs.slope != 0.0f;  // LeakyReLU keeps negative values
+      } else if (n.op == OpKind::kConv2d && n.conv().relu) {
+        result = n.conv().slope != 0.0f;  // LeakyReLU keeps negative values
+      } else if (n.op == OpKind::kScaleShift && n.scale_shift().relu) {
+        result = false;
       } else if (n.op == OpKind::kUpsampleNearest) {
         result = negative(n.inputs[0]);  // the second input only gives the size
       } else if (keeps_sign(n.op)) {

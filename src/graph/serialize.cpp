@@ -15,15 +15,25 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kFormat = "starface.graph";
-constexpr int kVersion = 1;
+// Version 2 stores each op's own attributes (version 1: one flat bag on every node).
+constexpr int kVersion = 2;
+constexpr int kOldestVersion = 1;
 constexpr OpKind kLastOp = OpKind::kSoftArgmax;
 // Bounds a stored kernel, stride or pad so shape arithmetic cannot overflow.
 constexpr int64_t kMaxGeometry = 1 << 16;
 
-json attrs_json(const Attrs& a) {
-  return {{"kernel", a.kernel},     {"stride", a.stride},       {"pad", a.pad},
-          {"eps", a.eps},           {"threshold", a.threshold}, {"relu", a.relu},
-          {"bias_map", a.bias_map}, {"residual", a.residual}};
+// Only the op's own attributes are stored ({} for an op without any).
+json attrs_json(const OpAttrs& attrs) {
+  if (const auto* a = std::get_if<ConvAttrs>(&attrs)) {
+    return {{"kernel", a->kernel},     {"stride", a->stride},    {"pad", a->pad},
+            {"groups", a->groups},     {"slope", a->slope},      {"relu", a->relu},
+            {"bias_map", a->bias_map}, {"residual", a->residual}};
+  }
+  if (const auto* a = std::get_if<NormAttrs>(&attrs)) return {{"eps", a->eps}};
+  if (const auto* a = std::get_if<LeakyReluAttrs>(&attrs)) return {{"slope", a->slope}};
+  if (const auto* a = std::get_if<ScaleShiftAttrs>(&attrs)) return {{"relu", a->relu}};
+  if (const auto* a = std::get_if<BoundaryAttrs>(&attrs)) return {{"threshold", a->threshold}};
+  return json::object();
 }
 
 // A tensor key for each constant: its value name, made unique with "#<n>" where passes
@@ -127,39 +137,64 @@ class Reader {
     corrupt(where + ": unknown op '" + name + "'");
   }
 
-  Attrs attrs(const json& a, const std::string& where) const {
+  // The attributes of `op` from the stored object. Version 1 files stored every field of
+  // the old flat attribute bag on every node (but no groups or slope), so reading only the
+  // op's own fields, with groups 1 and slope 0 where absent, reads both versions.
+  OpAttrs attrs(OpKind op, const json& a, const std::string& where) const {
     if (!a.is_object()) corrupt(where + " attrs is not an object");
-    Attrs out;
-    auto count = [&](const char* key, int& slot) {
-      const int64_t v = integer(field(a, key, where + " attrs"), where + " attrs " + key);
-      if (v < 0 || v > kMaxGeometry) corrupt(where + " attrs '" + key + "' is out of range");
-      slot = static_cast<int>(v);
-    };
-    auto number = [&](const char* key, float& slot) {
-      const json& v = field(a, key, where + " attrs");
-      if (!v.is_number()) corrupt(where + " attrs '" + key + "' is not a number");
-      slot = static_cast<float>(v.get<double>());
-    };
-    auto flag = [&](const char* key, bool& slot) {
-      const json& v = field(a, key, where + " attrs");
-      if (!v.is_boolean()) corrupt(where + " attrs '" + key + "' is not a boolean");
-      slot = v.get<bool>();
-    };
-    count("kernel", out.kernel);
-    count("stride", out.stride);
-    count("pad", out.pad);
-    number("eps", out.eps);
-    number("threshold", out.threshold);
-    flag("relu", out.relu);
-    flag("bias_map", out.bias_map);
-    flag("residual", out.residual);
-    if (out.kernel < 1 || out.stride < 1 || out.pad < 0 || out.pad >= out.kernel) {
-      corrupt(where + " has an impossible kernel, stride or pad");
+    switch (op) {
+      case OpKind::kConv2d:
+        return conv_attrs(a, where);
+      case OpKind::kBatchNorm:
+      case OpKind::kInstanceNorm:
+        return NormAttrs{number(a, "eps", where)};
+      case OpKind::kLeakyRelu:
+        return LeakyReluAttrs(number(a, "slope", where));
+      case OpKind::kScaleShift:
+        return ScaleShiftAttrs{flag(a, "relu", where)};
+      case OpKind::kBoundaryPlanes:
+        return BoundaryAttrs(number(a, "threshold", where));
+      default:
+        return std::monostate{};
+    }
+  }
+
+ private:
+  ConvAttrs conv_attrs(const json& a, const std::string& where) const {
+    ConvAttrs out;
+    out.kernel = count(a, "kernel", where);
+    out.stride = count(a, "stride", where);
+    out.pad = count(a, "pad", where);
+    if (a.contains("groups")) out.groups = count(a, "groups", where);
+    if (a.contains("slope")) out.slope = number(a, "slope", where);
+    out.relu = flag(a, "relu", where);
+    out.bias_map = flag(a, "bias_map", where);
+    out.residual = flag(a, "residual", where);
+    if (out.kernel < 1 || out.stride < 1 || out.pad < 0 || out.pad >= out.kernel ||
+        out.groups < 1) {
+      corrupt(where + " has an impossible kernel, stride, pad or groups");
     }
     return out;
   }
 
- private:
+  int count(const json& a, const char* key, const std::string& where) const {
+    const int64_t v = integer(field(a, key, where + " attrs"), where + " attrs " + key);
+    if (v < 0 || v > kMaxGeometry) corrupt(where + " attrs '" + key + "' is out of range");
+    return static_cast<int>(v);
+  }
+
+  float number(const json& a, const char* key, const std::string& where) const {
+    const json& v = field(a, key, where + " attrs");
+    if (!v.is_number()) corrupt(where + " attrs '" + key + "' is not a number");
+    return static_cast<float>(v.get<double>());
+  }
+
+  bool flag(const json& a, const char* key, const std::string& where) const {
+    const json& v = field(a, key, where + " attrs");
+    if (!v.is_boolean()) corrupt(where + " attrs '" + key + "' is not a boolean");
+    return v.get<bool>();
+  }
+
   std::string source_;
 };
 
@@ -200,9 +235,10 @@ Graph deserialize(const std::string& text, const TensorMap& constants, const std
     r.corrupt(std::string("not valid JSON (") + e.what() + ")");
   }
   if (r.text(doc, "format", "graph") != kFormat) r.corrupt("format is not " + std::string(kFormat));
-  if (r.integer(r.field(doc, "version", "graph"), "graph version") != kVersion) {
+  const int64_t version = r.integer(r.field(doc, "version", "graph"), "graph version");
+  if (version < kOldestVersion || version > kVersion) {
     r.corrupt("graph version " + doc.at("version").dump() + " (this build reads " +
-              std::to_string(kVersion) + ")");
+              std::to_string(kOldestVersion) + " to " + std::to_string(kVersion) + ")");
   }
   Graph g;
   const json& input = r.field(doc, "input", "graph");
@@ -249,8 +285,9 @@ Graph deserialize(const std::string& text, const TensorMap& constants, const std
       }
       inputs.push_back(static_cast<ValueId>(id));
     }
-    g.add_node(r.op(r.text(n, "op", where), where), name, r.text(n, "stage", where),
-               std::move(inputs), r.attrs(r.field(n, "attrs", where), where));
+    const OpKind op = r.op(r.text(n, "op", where), where);
+    g.add_node(op, name, r.text(n, "stage", where), std::move(inputs),
+               r.attrs(op, r.field(n, "attrs", where), where));
   }
   const json& outputs = r.field(doc, "outputs", "graph");
   if (!outputs.is_object() || outputs.empty()) r.corrupt("outputs is not a non-empty object");

@@ -4,11 +4,11 @@
 // The JSON numbers values canonically: 0 is the input, 1..K the constants (in the order
 // nodes first read them), then one value per node in node order; so a stored graph holds
 // only what its nodes and outputs use, whatever ids the source graph had.
-//   {"format": "starface.graph", "version": 1,
+//   {"format": "starface.graph", "version": 2,
 //    "input": {"name": "input", "shape": [1, 3, 256, 256]},
 //    "constants": [{"name": "pre.0.conv.weight", "tensor": "pre.0.conv.weight"}, ...],
 //    "nodes": [{"op": "Conv2d", "name": ..., "stage": ..., "inputs": [0, 1, 2],
-//               "attrs": {"kernel": 7, "stride": 2, ...}}, ...],
+//               "attrs": {"kernel": 7, "stride": 2, ...}}, ...],  (the op's own attributes)
 //    "outputs": {"landmarks": 1234, ...}}
 #pragma once
 

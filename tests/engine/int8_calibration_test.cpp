@@ -77,12 +77,12 @@ Graph two_convs() {
   Graph g;
   const ValueId x = g.add_input("input", {1, 4, 6, 6});
   const ValueId r = g.add_node(OpKind::kRelu, "relu", "s", {x});
-  graph::Attrs one;
+  graph::ConvAttrs one;
   const ValueId u = g.add_node(OpKind::kConv2d, "unsigned", "s",
                                {r, g.add_constant("w1", random_tensor({3, 4, 1, 1}, 11)),
                                 g.add_constant("b1", random_tensor({3}, 12))},
                                one);
-  graph::Attrs three;
+  graph::ConvAttrs three;
   three.kernel = 3;
   three.pad = 1;
   const ValueId s = g.add_node(OpKind::kConv2d, "signed", "s",
@@ -302,7 +302,7 @@ TEST_F(Int8File, ACorruptCalibrationIsRefusedByName) {
 Graph tiny_landmarker() {
   Graph g;
   const ValueId x = g.add_input("input", {1, 3, 16, 16});
-  graph::Attrs a;
+  graph::ConvAttrs a;
   a.kernel = 3;
   a.pad = 1;
   a.relu = true;

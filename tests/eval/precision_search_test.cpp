@@ -30,7 +30,7 @@ using testing::throws_error;
 Graph three_conv_landmarker() {
   Graph g;
   const ValueId x = g.add_input("input", {1, 3, 16, 16});
-  graph::Attrs k3;
+  graph::ConvAttrs k3;
   k3.kernel = 3;
   k3.pad = 1;
   k3.relu = true;
@@ -42,7 +42,7 @@ Graph three_conv_landmarker() {
                                {a, g.add_constant("wb", random_tensor({8, 8, 3, 3}, 33)),
                                 g.add_constant("bb", random_tensor({8}, 34))},
                                k3);
-  graph::Attrs positive;  // soft-argmax divides by the map's sum: keep the maps positive
+  graph::ConvAttrs positive;  // soft-argmax divides by the map's sum: keep the maps positive
   positive.relu = true;
   const ValueId c = g.add_node(OpKind::kConv2d, "c", "s",
                                {b, g.add_constant("wc", random_tensor({4, 8, 1, 1}, 35, -3, 3)),

@@ -13,7 +13,7 @@
 namespace starface::exporter {
 namespace {
 
-using graph::Attrs;
+using graph::ConvAttrs;
 using graph::Graph;
 using graph::OpKind;
 using graph::ValueId;
@@ -28,7 +28,7 @@ Tensor filled(Shape shape, float v) {
 Graph small_graph() {
   Graph g;
   const ValueId x = g.add_input("input", {1, 3, 8, 8});
-  Attrs conv;
+  ConvAttrs conv;
   conv.kernel = 3;
   conv.pad = 1;
   conv.relu = true;
@@ -38,7 +38,7 @@ Graph small_graph() {
       {x, g.add_constant("w", filled({4, 3, 3, 3}, 0.1f)), g.add_constant("b", filled({4}, 0.0f)),
        g.add_constant("map", filled({1, 4, 8, 8}, 0.2f))},
       conv);
-  Attrs ss;
+  graph::ScaleShiftAttrs ss;
   ss.relu = true;
   y = g.add_node(OpKind::kScaleShift, "ss", "stem",
                  {y, g.add_constant("s", filled({4}, 1.0f)), g.add_constant("t", filled({4}, 0.f))},
@@ -46,9 +46,10 @@ Graph small_graph() {
   const ValueId pooled = g.add_node(OpKind::kMaxPool2x2, "pool", "stem", {y});
   const ValueId up = g.add_node(OpKind::kUpsample2x, "up", "stem", {pooled});
   const ValueId sum = g.add_node(OpKind::kAdd, "add", "stem", {up, y});
-  const ValueId planes = g.add_node(OpKind::kBoundaryPlanes, "boundary", "stem", {sum});
+  const ValueId planes =
+      g.add_node(OpKind::kBoundaryPlanes, "boundary", "stem", {sum}, graph::BoundaryAttrs(0.05f));
   const ValueId cat = g.add_node(OpKind::kConcat, "cat", "stem", {sum, planes});
-  Attrs res;
+  ConvAttrs res;
   res.residual = true;
   const ValueId merged = g.add_node(OpKind::kConv2d, "merge", "stem",
                                     {cat, g.add_constant("w2", filled({4, 6, 1, 1}, 0.1f)),

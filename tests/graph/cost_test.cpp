@@ -14,7 +14,7 @@ Graph small_graph() {
   Graph g;
   ValueId x = g.add_input("x", {1, 2, 8, 8});
   ValueId cat = g.add_node(OpKind::kConcat, "cat", "a", {x, weight(g, "coords", {1, 3, 8, 8})});
-  Attrs k3;
+  ConvAttrs k3;
   k3.kernel = 3;
   k3.pad = 1;
   ValueId conv = g.add_node(OpKind::kConv2d, "conv", "a",

@@ -12,8 +12,8 @@ ValueId constant(Graph& g, const std::string& name, Shape shape) {
   return g.add_constant(name, Tensor(DType::kFloat32, std::move(shape)));
 }
 
-Attrs conv_attrs(int kernel, int stride, int groups) {
-  Attrs a;
+ConvAttrs conv_attrs(int kernel, int stride, int groups) {
+  ConvAttrs a;
   a.kernel = kernel;
   a.stride = stride;
   a.pad = kernel / 2;
@@ -63,8 +63,7 @@ TEST(DetectorOps, UpsampleNearestTakesTheReferenceSize) {
   const ValueId up = g.add_node(OpKind::kUpsampleNearest, "up", "s", {x, like});
   EXPECT_EQ(g.value(up).shape, (Shape{1, 64, 45, 80}));
   EXPECT_THROW(g.add_node(OpKind::kUpsampleNearest, "up1", "s", {x}), Error);
-  Attrs leaky;
-  leaky.slope = 0.1f;
+  const LeakyReluAttrs leaky(0.1f);
   const ValueId l = g.add_node(OpKind::kLeakyRelu, "leaky", "s", {up}, leaky);
   EXPECT_EQ(g.value(l).shape, g.value(up).shape);
   check_well_formed(g, "test");
@@ -73,10 +72,12 @@ TEST(DetectorOps, UpsampleNearestTakesTheReferenceSize) {
 }
 
 TEST(DetectorOps, FusedLeakyActivationIsNamed) {
-  Node n{OpKind::kConv2d, "c", "s", {}, -1, {}};
-  n.attrs.relu = true;
+  ConvAttrs a;
+  a.relu = true;
+  Node n{OpKind::kConv2d, "c", "s", {}, -1, a};
   EXPECT_EQ(node_kind(n), "Conv2d+Relu");
-  n.attrs.slope = 0.1f;
+  a.slope = 0.1f;
+  n.attrs = a;
   EXPECT_EQ(node_kind(n), "Conv2d+LeakyRelu");
 }
 

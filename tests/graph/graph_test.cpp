@@ -14,7 +14,7 @@ ValueId weight(Graph& g, const std::string& name, Shape shape) {
 TEST(Graph, InfersConvPoolConcatShapes) {
   Graph g;
   ValueId x = g.add_input("x", {1, 3, 32, 32});
-  Attrs a;
+  ConvAttrs a;
   a.kernel = 7;
   a.stride = 2;
   a.pad = 3;
@@ -27,11 +27,47 @@ TEST(Graph, InfersConvPoolConcatShapes) {
   EXPECT_EQ(g.value(u).shape, (Shape{1, 8, 16, 16}));
   ValueId c = g.add_node(OpKind::kConcat, "cat", "s", {y, u, weight(g, "k", {1, 2, 16, 16})});
   EXPECT_EQ(g.value(c).shape, (Shape{1, 18, 16, 16}));
-  ValueId b = g.add_node(OpKind::kBoundaryPlanes, "bnd", "s", {c});
+  ValueId b = g.add_node(OpKind::kBoundaryPlanes, "bnd", "s", {c}, BoundaryAttrs(0.05f));
   EXPECT_EQ(g.value(b).shape, (Shape{1, 2, 16, 16}));
   ValueId s = g.add_node(OpKind::kSoftArgmax, "sa", "s", {c});
   EXPECT_EQ(g.value(s).shape, (Shape{1, 18, 2}));
   EXPECT_EQ(g.value(y).producer, 0);
+}
+
+// The error's code, and whether its message names every one of `parts`.
+template <typename F>
+void expect_internal_naming(F f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInternal) << e.what();
+    for (const std::string& part : parts) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Graph, EachOpTakesItsOwnAttributes) {
+  Graph g;
+  const ValueId x = g.add_input("x", {1, 2, 4, 4});
+  // No neutral threshold or slope exists: the builder must say which it means.
+  expect_internal_naming([&] { g.add_node(OpKind::kBoundaryPlanes, "gate", "s", {x}); },
+                         {"gate", "BoundaryPlanes"});
+  expect_internal_naming([&] { g.add_node(OpKind::kLeakyRelu, "leaky", "s", {x}); },
+                         {"leaky", "LeakyRelu"});
+  expect_internal_naming([&] { g.add_node(OpKind::kRelu, "relu", "s", {x}, NormAttrs{}); },
+                         {"relu", "another op"});
+  expect_internal_naming(
+      [&] { g.add_node(OpKind::kInstanceNorm, "norm", "s", {x}, BoundaryAttrs(0.5f)); },
+      {"norm", "another op"});
+  // Ops whose attributes have a neutral value take it when given none.
+  const ValueId n = g.add_node(OpKind::kInstanceNorm, "in", "s", {x});
+  const Node& norm = g.nodes().at(g.value(n).producer);
+  EXPECT_EQ(norm.norm().eps, 1e-5f);
+  expect_internal_naming([&] { (void)norm.conv(); }, {"in", "ConvAttrs"});
+  const ValueId gate = g.add_node(OpKind::kBoundaryPlanes, "gate", "s", {x}, BoundaryAttrs(0.3f));
+  EXPECT_EQ(g.nodes().at(g.value(gate).producer).boundary().threshold, 0.3f);
 }
 
 TEST(Graph, ConvWeightMismatchNamesNodeAndShapes) {

@@ -26,13 +26,14 @@ Graph sample_graph() {
   const ValueId b = g.add_constant("conv.bias", random_tensor({3}, 2));
   g.add_constant("unused", random_tensor({5}, 3));
   const ValueId map = g.add_constant("conv.bias_map", random_tensor({1, 3, 8, 8}, 4));
-  Attrs a;
+  ConvAttrs a;
   a.kernel = 3;
   a.pad = 1;
   a.bias_map = true;
   a.relu = true;
+  a.slope = 0.5f;
   const ValueId c = g.add_node(OpKind::kConv2d, "conv", "stem", {x, w, b, map}, a);
-  Attrs r;
+  ConvAttrs r;
   r.kernel = 3;
   r.pad = 1;
   r.residual = true;
@@ -42,19 +43,21 @@ Graph sample_graph() {
                                 r);
   const ValueId gamma = g.add_constant("bn.g", random_tensor({3}, 7, 0.5f, 1.5f));
   const ValueId var = g.add_constant("bn.v", random_tensor({3}, 8, 0.5f, 1.5f));
-  Attrs eps;
+  NormAttrs eps;
   eps.eps = 1e-3f;
   const ValueId bn =
       g.add_node(OpKind::kBatchNorm, "bn", "hourglass[0]", {c2, gamma, b, b, var}, eps);
-  const ValueId ss = g.add_node(OpKind::kScaleShift, "ss", "hourglass[0]", {bn, gamma, b}, a);
+  const ValueId ss =
+      g.add_node(OpKind::kScaleShift, "ss", "hourglass[0]", {bn, gamma, b}, ScaleShiftAttrs{true});
   const ValueId relu = g.add_node(OpKind::kRelu, "relu", "hourglass[0]", {ss});
-  const ValueId sig = g.add_node(OpKind::kSigmoid, "sig", "heads[0]", {relu});
+  const ValueId leaky =
+      g.add_node(OpKind::kLeakyRelu, "leaky", "hourglass[0]", {relu}, LeakyReluAttrs(0.25f));
+  const ValueId sig = g.add_node(OpKind::kSigmoid, "sig", "heads[0]", {leaky});
   const ValueId add = g.add_node(OpKind::kAdd, "add", "heads[0]", {sig, relu});
   const ValueId mul = g.add_node(OpKind::kMul, "mul", "heads[0]", {add, sig});
   const ValueId pool = g.add_node(OpKind::kMaxPool2x2, "pool", "heads[0]", {mul});
   const ValueId up = g.add_node(OpKind::kUpsample2x, "up", "heads[0]", {pool});
-  Attrs t;
-  t.threshold = 0.125f;
+  const BoundaryAttrs t(0.125f);
   const ValueId planes = g.add_node(OpKind::kBoundaryPlanes, "planes", "heads[0]", {up}, t);
   const ValueId cat = g.add_node(OpKind::kConcat, "cat", "heads[0]", {up, planes, map});
   const ValueId in = g.add_node(OpKind::kInstanceNorm, "in", "heads[0]", {cat});
@@ -73,14 +76,7 @@ void expect_same_graph(const Graph& a, const Graph& b) {
     EXPECT_EQ(x.op, y.op) << x.name;
     EXPECT_EQ(x.name, y.name);
     EXPECT_EQ(x.stage, y.stage) << x.name;
-    EXPECT_EQ(x.attrs.kernel, y.attrs.kernel) << x.name;
-    EXPECT_EQ(x.attrs.stride, y.attrs.stride) << x.name;
-    EXPECT_EQ(x.attrs.pad, y.attrs.pad) << x.name;
-    EXPECT_EQ(x.attrs.eps, y.attrs.eps) << x.name;
-    EXPECT_EQ(x.attrs.threshold, y.attrs.threshold) << x.name;
-    EXPECT_EQ(x.attrs.relu, y.attrs.relu) << x.name;
-    EXPECT_EQ(x.attrs.bias_map, y.attrs.bias_map) << x.name;
-    EXPECT_EQ(x.attrs.residual, y.attrs.residual) << x.name;
+    EXPECT_TRUE(x.attrs == y.attrs) << x.name;
     ASSERT_EQ(x.inputs.size(), y.inputs.size()) << x.name;
     for (size_t k = 0; k < x.inputs.size(); ++k) {
       const Value& vx = a.value(x.inputs[k]);
@@ -118,6 +114,59 @@ TEST(Serialize, RoundTripsEveryOpAttributeAndOutput) {
   const json doc = json::parse(s.json);
   EXPECT_EQ(doc["format"], "starface.graph");
   EXPECT_EQ(doc["nodes"][0]["attrs"]["relu"], true);
+}
+
+TEST(Serialize, RoundTripsGroupedConvs) {
+  Graph g;
+  const ValueId x = g.add_input("input", {1, 4, 5, 5});
+  ConvAttrs depthwise;
+  depthwise.kernel = 3;
+  depthwise.pad = 1;
+  depthwise.groups = 4;
+  g.mark_output("y", g.add_node(OpKind::kConv2d, "dw", "s",
+                                {x, g.add_constant("w", random_tensor({4, 1, 3, 3}, 1)),
+                                 g.add_constant("b", random_tensor({4}, 2))},
+                                depthwise));
+  const SerializedGraph s = serialize(g);
+  const Graph back = deserialize(s.json, s.constants, "g.safetensors");
+  EXPECT_EQ(back.nodes().at(0).conv().groups, 4);
+  EXPECT_EQ(json::parse(s.json)["nodes"][0]["attrs"]["groups"], 4);
+}
+
+// Version 1 stored one flat bag of every field on every node (the norm eps and the
+// boundary threshold on a conv, the kernel on a sigmoid), without groups or slope.
+TEST(Serialize, ReadsVersion1Graphs) {
+  const Graph g = sample_graph();
+  const SerializedGraph s = serialize(g);
+  json doc = json::parse(s.json);
+  doc["version"] = 1;
+  for (json& n : doc["nodes"]) {
+    json bag = {{"kernel", 1},       {"stride", 1},   {"pad", 0},          {"eps", 1e-5},
+                {"threshold", 0.05}, {"relu", false}, {"bias_map", false}, {"residual", false}};
+    for (const auto& [key, v] : n["attrs"].items()) {
+      // A LeakyRelu (never in a version 1 file: STAR has none) keeps its slope here.
+      if (n["op"] != "Conv2d" || (key != "groups" && key != "slope")) bag[key] = v;
+    }
+    n["attrs"] = bag;
+  }
+  const Graph back = deserialize(doc.dump(), s.constants, "old.safetensors");
+  ASSERT_EQ(back.nodes().size(), g.nodes().size());
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& x = g.nodes()[i];
+    const Node& y = back.nodes()[i];
+    if (x.op != OpKind::kConv2d) {
+      EXPECT_TRUE(x.attrs == y.attrs) << x.name;
+      continue;
+    }
+    ConvAttrs without_slope = x.conv();
+    without_slope.slope = 0.0f;  // not stored in version 1
+    EXPECT_TRUE(y.conv() == without_slope) << x.name;
+  }
+  for (const Node& n : back.nodes()) {
+    if (n.op == OpKind::kBoundaryPlanes) {
+      EXPECT_EQ(n.boundary().threshold, 0.125f);
+    }
+  }
 }
 
 TEST(Serialize, WidensFloat16Constants) {

@@ -18,7 +18,7 @@ using dnnl::convolution_forward;
 convolution_forward::desc conv_desc(ProgramBuilder& b, const graph::Node& node,
                                     memory::data_type src_type, memory::data_type weights_type,
                                     memory::data_type dst_type) {
-  const graph::Attrs& a = node.attrs;
+  const graph::ConvAttrs& a = node.conv();
   const Shape& ws = b.shape(node.inputs[1]);
   const auto any = memory::format_tag::any;
   const memory::desc src(to_dims(b.shape(node.inputs[0])), src_type, any);
@@ -39,8 +39,8 @@ convolution_forward::desc conv_desc(ProgramBuilder& b, const graph::Node& node,
 dnnl::post_ops conv_post_ops(const graph::Node& node, bool prefilled) {
   dnnl::post_ops post_ops;
   if (prefilled) post_ops.append_sum(1.0f);
-  if (node.attrs.relu) {
-    post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, node.attrs.slope, 0.0f);
+  if (const graph::ConvAttrs& a = node.conv(); a.relu) {
+    post_ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, a.slope, 0.0f);
   }
   return post_ops;
 }
@@ -89,15 +89,16 @@ void add_bias_map(ProgramBuilder& b, ValueId map, const dnnl::memory& dst) {
 }
 
 void check_operands(ProgramBuilder& b, const graph::Node& node) {
+  const graph::ConvAttrs& a = node.conv();
   const Shape& ws = b.shape(node.inputs[1]);
   // The kernel size comes from the weight; the node's attribute must agree with it.
-  if (ws.size() != 4 || ws[2] != node.attrs.kernel || ws[3] != node.attrs.kernel) {
-    throw Error(ErrorCode::kShapeMismatch, "weight " + shape_str(ws) +
-                                               " does not match kernel size " +
-                                               std::to_string(node.attrs.kernel));
+  if (ws.size() != 4 || ws[2] != a.kernel || ws[3] != a.kernel) {
+    throw Error(
+        ErrorCode::kShapeMismatch,
+        "weight " + shape_str(ws) + " does not match kernel size " + std::to_string(a.kernel));
   }
   const Shape& xs = b.shape(node.inputs[0]);
-  const int groups = node.attrs.groups;
+  const int groups = a.groups;
   if (xs.size() != 4 || groups < 1 || xs[1] != ws[1] * groups || ws[0] % groups != 0) {
     throw Error(ErrorCode::kShapeMismatch, "input " + shape_str(xs) + " does not fit weight " +
                                                shape_str(ws) + " in " + std::to_string(groups) +
@@ -105,10 +106,10 @@ void check_operands(ProgramBuilder& b, const graph::Node& node) {
   }
   expect_shape(b.shape(node.inputs[2]), {ws[0]}, "bias");
   const Shape& ys = b.shape(node.output);
-  if (node.attrs.bias_map) {
+  if (a.bias_map) {
     expect_shape(b.shape(graph::conv_bias_map(node)), {1, ys[1], ys[2], ys[3]}, "bias map");
   }
-  if (node.attrs.residual) expect_shape(b.shape(graph::conv_residual(node)), ys, "residual");
+  if (a.residual) expect_shape(b.shape(graph::conv_residual(node)), ys, "residual");
 }
 
 }  // namespace

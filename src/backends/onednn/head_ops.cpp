@@ -33,7 +33,7 @@ void lower_instance_norm(ProgramBuilder& b, const graph::Node& node) {
   const memory::desc d = in.mem.get_desc();
   // Each channel group is read in full before it is written, so in place is safe.
   const dnnl::memory out = in.own && b.can_overwrite(x) ? b.output_over(x, d) : b.output(d);
-  const float eps = node.attrs.eps;
+  const float eps = node.norm().eps;
   b.add([src = in.mem, out, view = in.view, eps] {
     instance_norm(view, floats(src), floats(out), eps);
   });
@@ -56,7 +56,7 @@ void lower_boundary_planes(ProgramBuilder& b, const graph::Node& node) {
   memory::desc d = desc_like(in.mem.get_desc(), shape);
   if (!channel_view(d)) d = plain_desc(shape);
   const dnnl::memory out = b.output(d);
-  const float threshold = node.attrs.threshold;
+  const float threshold = node.boundary().threshold;
   b.add([src = in.mem, out, in_view = in.view, out_view = *channel_view(d), threshold] {
     boundary_planes(in_view, floats(src), threshold, out_view, floats(out));
   });

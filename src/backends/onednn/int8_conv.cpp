@@ -32,7 +32,7 @@ convolution_forward::primitive_desc int8_primitive(ProgramBuilder& b, const grap
                                                    const std::vector<float>& output_scales) {
   const auto desc = conv_desc(b, node, src_type, memory::data_type::s8, dst_type);
   dnnl::primitive_attr attr =
-      b.attr(conv_post_ops(node, node.attrs.bias_map || node.attrs.residual));
+      b.attr(conv_post_ops(node, node.conv().bias_map || node.conv().residual));
   attr.set_output_scales(2, output_scales);  // mask 2: per index of dst dimension 1
   return convolution_forward::primitive_desc(desc, attr, b.engine());
 }
@@ -49,7 +49,8 @@ bool lower_int8_conv(ProgramBuilder& b, const graph::Node& node) {
   // uint8 output only for a plain conv + ReLU: a residual or bias map is summed in float32,
   // and a LeakyReLU keeps negative values.
   std::optional<float> sy;
-  if (node.attrs.relu && node.attrs.slope == 0.0f && !node.attrs.residual && !node.attrs.bias_map) {
+  if (const graph::ConvAttrs& a = node.conv();
+      a.relu && a.slope == 0.0f && !a.residual && !a.bias_map) {
     sy = b.int8_readers_scale(node.output);
   }
   std::vector<float> output_scales(sw.size());

@@ -1,5 +1,6 @@
 #include "backends/onednn/lowering.h"
 
+#include "backends/onednn/onednn_backend.h"
 #include "core/error.h"
 
 namespace starface::backends::onednn {
@@ -9,6 +10,28 @@ void expect_shape(const Shape& got, const Shape& want, const std::string& what) 
     throw Error(ErrorCode::kShapeMismatch,
                 what + " expected " + shape_str(want) + ", found " + shape_str(got));
   }
+}
+
+bool supports_op(graph::OpKind op) {
+  switch (op) {
+    case graph::OpKind::kConv2d:
+    case graph::OpKind::kBatchNorm:
+    case graph::OpKind::kScaleShift:
+    case graph::OpKind::kRelu:
+    case graph::OpKind::kLeakyRelu:
+    case graph::OpKind::kSigmoid:
+    case graph::OpKind::kAdd:
+    case graph::OpKind::kMul:
+    case graph::OpKind::kMaxPool2x2:
+    case graph::OpKind::kUpsample2x:
+    case graph::OpKind::kUpsampleNearest:
+    case graph::OpKind::kConcat:
+    case graph::OpKind::kBoundaryPlanes:
+    case graph::OpKind::kInstanceNorm:
+    case graph::OpKind::kSoftArgmax:
+      return true;
+  }
+  return false;
 }
 
 void lower_node(ProgramBuilder& b, const graph::Node& node) {

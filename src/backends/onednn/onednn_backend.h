@@ -76,6 +76,10 @@ class OnednnPlan : public graph::Plan {
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph,
                                      const graph::ConvPrecisions& precisions = {});
 
+// Whether lower_node lowers `op` (every op of the IR today; a new op is unsupported here
+// until it has a lowering, and the engine then places it on the reference backend).
+bool supports_op(graph::OpKind op);
+
 // Throws kBadArgument naming what is missing when `precision` cannot run on this CPU
 // (bf16 needs avx512_bf16: oneDNN would emulate it far slower than float32).
 void check_supported(graph::Precision precision);

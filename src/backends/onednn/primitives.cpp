@@ -59,7 +59,7 @@ void lower_batch_norm(ProgramBuilder& b, const graph::Node& node) {
   batch_norm(b, x, channel_vector(b, node.inputs[1], c, "gamma"),
              channel_vector(b, node.inputs[2], c, "beta"),
              channel_vector(b, node.inputs[3], c, "running mean"),
-             channel_vector(b, node.inputs[4], c, "running var"), node.attrs.eps, false);
+             channel_vector(b, node.inputs[4], c, "running var"), node.norm().eps, false);
 }
 
 // Our own kernel on the layouts it knows; otherwise (computed parameters, other layouts)
@@ -67,6 +67,7 @@ void lower_batch_norm(ProgramBuilder& b, const graph::Node& node) {
 // the same one fused multiply-add per element.
 void lower_scale_shift(ProgramBuilder& b, const graph::Node& node) {
   const ValueId x = node.inputs[0];
+  const bool relu = node.scale_shift().relu;
   const ValueId scale = node.inputs[1];
   const ValueId shift = node.inputs[2];
   expect_rank4(b.shape(x), "input");
@@ -77,7 +78,7 @@ void lower_scale_shift(ProgramBuilder& b, const graph::Node& node) {
   const auto view = channel_view(d);
   if (!view || !b.is_constant(scale) || !b.is_constant(shift)) {
     batch_norm(b, x, channel_vector(b, scale, c, "scale"), channel_vector(b, shift, c, "shift"),
-               b.constants().filled(c, 0.0f), b.constants().filled(c, 1.0f), 0.0f, node.attrs.relu);
+               b.constants().filled(c, 0.0f), b.constants().filled(c, 1.0f), 0.0f, relu);
     return;
   }
   // Padded channels get 0 * 0 + 0.
@@ -88,7 +89,7 @@ void lower_scale_shift(ProgramBuilder& b, const graph::Node& node) {
   const dnnl::memory src = b.read(x);
   // Read only by int8 convs at one scale: stored as uint8 at it, sparing each of them a
   // quantizing reorder of the float32 map.
-  if (const auto q = node.attrs.relu ? b.int8_readers_scale(node.output) : std::nullopt) {
+  if (const auto q = relu ? b.int8_readers_scale(node.output) : std::nullopt) {
     for (float& value : scales) value /= *q;
     for (float& value : shifts) value /= *q;
     memory::desc as_u8 = d;
@@ -103,8 +104,7 @@ void lower_scale_shift(ProgramBuilder& b, const graph::Node& node) {
     return;
   }
   const dnnl::memory dst = output_maybe_over(b, x, d);
-  b.add([src, dst, v = *view, scales = std::move(scales), shifts = std::move(shifts),
-         relu = node.attrs.relu] {
+  b.add([src, dst, v = *view, scales = std::move(scales), shifts = std::move(shifts), relu] {
     scale_shift(v, static_cast<const float*>(src.get_data_handle()),
                 static_cast<float*>(dst.get_data_handle()), scales.data(), shifts.data(), relu);
   });
@@ -117,7 +117,7 @@ void lower_eltwise(ProgramBuilder& b, const graph::Node& node) {
   const auto algorithm =
       rectifier ? dnnl::algorithm::eltwise_relu : dnnl::algorithm::eltwise_logistic;
   // oneDNN's relu takes the negative slope as alpha.
-  const float alpha = node.op == graph::OpKind::kLeakyRelu ? node.attrs.slope : 0.0f;
+  const float alpha = node.op == graph::OpKind::kLeakyRelu ? node.leaky_relu().slope : 0.0f;
   const dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, d, alpha,
                                          0.0f);
   const dnnl::eltwise_forward::primitive_desc pd(desc, b.attr(), b.engine());

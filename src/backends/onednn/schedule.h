@@ -10,9 +10,9 @@ namespace starface::backends::onednn {
 
 struct Schedule {
   // The nodes the requested values need, in execution order. Each 2x2 max pool runs right
-  // after its input is made: then the input's other reader (an hourglass's up1 branch,
-  // whose last conv accumulates onto it) is its last one and can work in place, while the
-  // pool keeps only a quarter-size copy alive.
+  // after its input is made: then the input's other reader (say a skip branch whose last
+  // conv accumulates onto it) is its last one and can work in place, while the pool keeps
+  // only a quarter-size copy alive.
   std::vector<int> order;
   // Per value: the position in `order` of its last reader, -1 when nothing reads it.
   std::vector<int> last_use;

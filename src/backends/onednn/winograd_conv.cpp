@@ -41,7 +41,7 @@ using DecisionKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, std:
 std::map<DecisionKey, bool> g_decisions;
 
 bool is_winograd_shape(ProgramBuilder& b, const graph::Node& node) {
-  const graph::Attrs& a = node.attrs;
+  const graph::ConvAttrs& a = node.conv();
   if (a.kernel != 3 || a.stride != 1 || a.pad != 1) return false;
   // The kernels compute dense convolutions with a plain ReLU epilogue.
   if (a.groups != 1 || a.slope != 0.0f) return false;
@@ -158,7 +158,7 @@ std::unique_ptr<Winograd3x3> make_layer(ProgramBuilder& b, const graph::Node& no
   Tensor bias_map;
   if (map >= 0) bias_map = g.value(map).constant.contiguous();
   return std::make_unique<Winograd3x3>(
-      weights.data<float>(), bias.data<float>(), ws[0], ws[1], node.attrs.relu, isa,
+      weights.data<float>(), bias.data<float>(), ws[0], ws[1], node.conv().relu, isa,
       map >= 0 ? bias_map.data<float>() : nullptr, map >= 0 ? ys[2] : 0, map >= 0 ? ys[3] : 0);
 }
 
@@ -170,7 +170,7 @@ DecisionKey decision_key(ProgramBuilder& b, const graph::Node& node, const Winog
           v.in.height,
           v.in.width,
           layout_name(b.desc(node.inputs[0])),
-          node.attrs.relu,
+          node.conv().relu,
           graph::conv_bias_map(node) >= 0,
           graph::conv_residual(node) >= 0,
           num_threads(),

@@ -1,5 +1,5 @@
-// Channel concatenation (with batch broadcast of constant planes) and the boundary planes
-// that feed a stack's CoordConv from the previous stack's heatmaps.
+// Channel concatenation (with batch broadcast of constant planes) and the boundary planes:
+// the coordinate grids gated by the guide's last channel.
 #include <algorithm>
 #include <cstring>
 

@@ -1,5 +1,5 @@
-// 2x2 max pooling and nearest upsampling: the hourglass's down and up steps, and the
-// RetinaFace FPN's resize to the next level's size.
+// 2x2 max pooling, 2x nearest upsampling, and the nearest resize to another map's size
+// (PyTorch's legacy index rule).
 #include <cmath>
 #include <string>
 #include <vector>

@@ -16,15 +16,16 @@ using graph::ValueId;
 
 // What a fused conv adds after the convolution: the residual, then the ReLU.
 Tensor conv_epilogue(const Node& node, Tensor y, const std::vector<Tensor>& in) {
-  if (node.attrs.residual) y = add(y, in.back());
-  if (node.attrs.relu) y = node.attrs.slope != 0.0f ? leaky_relu(y, node.attrs.slope) : relu(y);
+  const graph::ConvAttrs& a = node.conv();
+  if (a.residual) y = add(y, in.back());
+  if (a.relu) y = a.slope != 0.0f ? leaky_relu(y, a.slope) : relu(y);
   return y;
 }
 
 Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
-  const graph::Attrs& a = node.attrs;
   switch (node.op) {
-    case OpKind::kConv2d:
+    case OpKind::kConv2d: {
+      const graph::ConvAttrs& a = node.conv();
       // The kernel size comes from the weight; a pass that swaps weights must keep the
       // node's attribute in step, or the graph's inferred shapes are wrong.
       if (in[1].rank() != 4 || in[1].dim(2) != a.kernel || in[1].dim(3) != a.kernel) {
@@ -36,14 +37,15 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
           node,
           conv2d(in[0], in[1], in[2], a.stride, a.pad, a.bias_map ? in[3] : Tensor(), a.groups),
           in);
+    }
     case OpKind::kScaleShift:
-      return scale_shift(in[0], in[1], in[2], a.relu);
+      return scale_shift(in[0], in[1], in[2], node.scale_shift().relu);
     case OpKind::kBatchNorm:
-      return batch_norm(in[0], in[1], in[2], in[3], in[4], a.eps);
+      return batch_norm(in[0], in[1], in[2], in[3], in[4], node.norm().eps);
     case OpKind::kRelu:
       return relu(in[0]);
     case OpKind::kLeakyRelu:
-      return leaky_relu(in[0], a.slope);
+      return leaky_relu(in[0], node.leaky_relu().slope);
     case OpKind::kSigmoid:
       return sigmoid(in[0]);
     case OpKind::kAdd:
@@ -63,22 +65,13 @@ Tensor evaluate(const Node& node, const std::vector<Tensor>& in) {
     case OpKind::kConcat:
       return concat(in);
     case OpKind::kBoundaryPlanes:
-      return boundary_planes(in[0], a.threshold);
+      return boundary_planes(in[0], node.boundary().threshold);
     case OpKind::kInstanceNorm:
-      return instance_norm(in[0], a.eps);
+      return instance_norm(in[0], node.norm().eps);
     case OpKind::kSoftArgmax:
       return soft_argmax(in[0]);
   }
   throw Error(ErrorCode::kInternal, "node " + node.name + ": unknown op");
-}
-
-// Runs one node on its operands, naming the node in a kernel's error.
-Tensor run_node(const Node& node, const std::vector<Tensor>& args) {
-  try {
-    return evaluate(node, args);
-  } catch (const Error& e) {
-    throw Error(e.code(), "node '" + node.name + "' (" + op_name(node.op) + "): " + e.what());
-  }
 }
 
 // Each requested name with its value. Every name is resolved before anything is computed,
@@ -160,6 +153,14 @@ class Slots {
 
 }  // namespace
 
+Tensor evaluate_node(const Node& node, const std::vector<Tensor>& operands) {
+  try {
+    return evaluate(node, operands);
+  } catch (const Error& e) {
+    throw Error(e.code(), "node '" + node.name + "' (" + op_name(node.op) + "): " + e.what());
+  }
+}
+
 RefPlan::RefPlan(const graph::Graph& graph) : graph_(graph) {
   graph::check_well_formed(graph_, "ref backend");
 }
@@ -178,7 +179,7 @@ TensorMap RefPlan::run(const Tensor& input, const std::vector<std::string>& outp
       // The operands die with this scope, so that releasing their slots below frees them.
       const std::vector<Tensor> args = slots.operands(node);
       const Timer timer;
-      Tensor y = run_node(node, args);
+      Tensor y = evaluate_node(node, args);
       if (profiling_) {
         profile_.push_back({node.name, node_kind(node), node.stage, timer.elapsed_ms()});
       }

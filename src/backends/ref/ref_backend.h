@@ -44,6 +44,11 @@ class RefPlan : public graph::Plan {
   size_t last_peak_bytes_ = 0;
 };
 
+// Runs one node on its operands (float32 tensors in the node's input order, batch N),
+// naming the node in a kernel's error: for a plan that places single ops on the reference
+// backend.
+Tensor evaluate_node(const graph::Node& node, const std::vector<Tensor>& operands);
+
 // Compiles `graph` for the reference kernels (a RefPlan).
 std::unique_ptr<graph::Plan> compile(const graph::Graph& graph);
 

@@ -1,4 +1,4 @@
-// Soft-argmax decode: the heatmap-weighted mean of the coordinate grids.
+// Soft-argmax: per channel, the mean of the coordinate grids weighted by the map values.
 #include <algorithm>
 
 #include "backends/ref/checks.h"

@@ -10,7 +10,7 @@ namespace {
 
 // A conv reading a Concat (read by nothing else) that has constant batch-1 parts.
 bool has_constant_planes(const Rewriter& r, const Node& conv) {
-  if (conv.op != OpKind::kConv2d || conv.attrs.bias_map) return false;
+  if (conv.op != OpKind::kConv2d || conv.conv().bias_map) return false;
   const Node* concat = r.producer(conv.inputs[0]);
   if (!concat || concat->op != OpKind::kConcat || !r.single_use(conv.inputs[0])) return false;
   for (ValueId part : concat->inputs) {
@@ -22,7 +22,7 @@ bool has_constant_planes(const Rewriter& r, const Node& conv) {
 
 // The input columns output column x reads at tap kx, [channel][kx][row][x], zero where the
 // tap falls outside the image: gathered once so the accumulation below runs contiguously.
-std::vector<float> columns_per_tap(const Tensor& planes, const Attrs& a, int64_t out_w) {
+std::vector<float> columns_per_tap(const Tensor& planes, const ConvAttrs& a, int64_t out_w) {
   const int64_t pc = planes.dim(1), h = planes.dim(2), w = planes.dim(3), k = a.kernel;
   const float* pd = planes.data<float>();
   std::vector<float> cols(pc * k * h * out_w, 0.0f);
@@ -43,7 +43,7 @@ std::vector<float> columns_per_tap(const Tensor& planes, const Attrs& a, int64_t
 // The part of the convolution that reads constant planes, [1, Co, OH, OW], in double:
 // sum over the planes' channels and the kernel taps of w * plane (zero outside the image).
 Tensor plane_contribution(const Tensor& weight, int64_t first_channel, const Tensor& planes,
-                          const Attrs& a, int64_t out_h, int64_t out_w) {
+                          const ConvAttrs& a, int64_t out_h, int64_t out_w) {
   const int64_t co = weight.dim(0), ci = weight.dim(1), k = a.kernel;
   const int64_t pc = planes.dim(1), h = planes.dim(2);
   const float* wd = weight.data<float>();
@@ -116,7 +116,7 @@ Graph coord_bias(const Graph& graph) {
       const Value& v = graph.value(part);
       if (v.is_constant() && v.shape[0] == 1) {
         add_into(bias_map,
-                 plane_contribution(weight, channel, v.constant, conv.attrs, out[2], out[3]));
+                 plane_contribution(weight, channel, v.constant, conv.conv(), out[2], out[3]));
       } else {
         dynamic.emplace_back(part, channel);
         dynamic_channels += v.shape[1];
@@ -136,7 +136,7 @@ Graph coord_bias(const Graph& graph) {
     const ValueId x = parts.size() == 1 ? parts[0]
                                         : r.add_node(OpKind::kConcat, concat.name, concat.stage,
                                                      parts, concat.attrs);
-    Attrs attrs = conv.attrs;
+    ConvAttrs attrs = conv.conv();
     attrs.bias_map = true;
     const ValueId y =
         r.add_node(OpKind::kConv2d, conv.name, conv.stage,

@@ -9,7 +9,7 @@ namespace {
 
 // The BatchNorm that is the only reader of a plain conv's output, or null.
 const Node* foldable_bn(const Rewriter& r, const Node& conv) {
-  if (conv.op != OpKind::kConv2d || conv.attrs.relu || conv.attrs.residual) return nullptr;
+  if (conv.op != OpKind::kConv2d || conv.conv().relu || conv.conv().residual) return nullptr;
   if (!r.single_use(conv.output)) return nullptr;
   const Node& reader = r.node(r.readers(conv.output)[0]);
   return reader.op == OpKind::kBatchNorm ? &reader : nullptr;
@@ -22,7 +22,7 @@ std::vector<double> bn_scale(const Graph& g, const Node& bn) {
   const float* var = g.value(bn.inputs[4]).constant.data<float>();
   std::vector<double> s(g.value(bn.inputs[1]).shape[0]);
   for (size_t c = 0; c < s.size(); ++c) {
-    s[c] = gamma[c] / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(bn.attrs.eps));
+    s[c] = gamma[c] / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(bn.norm().eps));
   }
   return s;
 }
@@ -76,7 +76,7 @@ Graph fold_bn(const Graph& graph) {
         r.add_constant(conv.name + ".weight",
                        scale_channels(graph.value(conv.inputs[1]).constant, s, 0)),
         r.add_constant(conv.name + ".bias", folded_bias(graph, conv, *bn, s))};
-    if (conv.attrs.bias_map) {
+    if (conv.conv().bias_map) {
       inputs.push_back(
           r.add_constant(conv.name + ".bias_map",
                          scale_channels(graph.value(conv_bias_map(conv)).constant, s, 1)));

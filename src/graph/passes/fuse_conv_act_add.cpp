@@ -9,8 +9,8 @@ namespace {
 
 // A conv whose output only feeds `reader_op`, with nothing fused after it yet.
 bool feeds_only(const Rewriter& r, const Node& n, OpKind reader_op) {
-  return n.op == OpKind::kConv2d && !n.attrs.relu && !n.attrs.residual && r.single_use(n.output) &&
-         r.node(r.readers(n.output)[0]).op == reader_op;
+  return n.op == OpKind::kConv2d && !n.conv().relu && !n.conv().residual &&
+         r.single_use(n.output) && r.node(r.readers(n.output)[0]).op == reader_op;
 }
 
 ValueId other_operand(const Node& add, ValueId operand) {
@@ -18,7 +18,7 @@ ValueId other_operand(const Node& add, ValueId operand) {
 }
 
 // Emits `conv` with its inputs mapped plus `extra` appended, and `attrs`.
-ValueId emit_conv(Rewriter& r, const Node& conv, const Attrs& attrs, ValueId extra = -1) {
+ValueId emit_conv(Rewriter& r, const Node& conv, const ConvAttrs& attrs, ValueId extra = -1) {
   std::vector<ValueId> inputs;
   for (ValueId v : conv.inputs) inputs.push_back(r.map(v));
   if (extra >= 0) inputs.push_back(extra);
@@ -52,7 +52,7 @@ Graph fuse_residual_add(const Graph& graph) {
       continue;
     }
     const Node& conv = nodes[it->second];
-    Attrs attrs = conv.attrs;
+    ConvAttrs attrs = conv.conv();
     attrs.residual = true;
     r.alias(n.output, emit_conv(r, conv, attrs, r.map(other_operand(n, conv.output))));
   }
@@ -70,15 +70,15 @@ Graph fuse_relu(const Graph& graph) {
     if (done[i]) continue;
     const Node& n = nodes[i];
     // A conv that already absorbed a residual may still take the ReLU after it.
-    if (n.op != OpKind::kConv2d || n.attrs.relu || !r.single_use(n.output) ||
+    if (n.op != OpKind::kConv2d || n.conv().relu || !r.single_use(n.output) ||
         !is_activation(r.node(r.readers(n.output)[0]))) {
       r.copy(i);
       continue;
     }
     const int relu = r.readers(n.output)[0];
-    Attrs attrs = n.attrs;
+    ConvAttrs attrs = n.conv();
     attrs.relu = true;
-    attrs.slope = nodes[relu].op == OpKind::kLeakyRelu ? nodes[relu].attrs.slope : 0.0f;
+    attrs.slope = nodes[relu].op == OpKind::kLeakyRelu ? nodes[relu].leaky_relu().slope : 0.0f;
     r.alias(nodes[relu].output, emit_conv(r, n, attrs));
     done[relu] = true;
   }

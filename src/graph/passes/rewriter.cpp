@@ -47,8 +47,8 @@ ValueId Rewriter::copy(int index) {
 }
 
 ValueId Rewriter::add_node(OpKind op, const std::string& name, const std::string& stage,
-                           std::vector<ValueId> inputs, Attrs attrs) {
-  return target_.add_node(op, name, stage, std::move(inputs), attrs);
+                           std::vector<ValueId> inputs, OpAttrs attrs) {
+  return target_.add_node(op, name, stage, std::move(inputs), std::move(attrs));
 }
 
 ValueId Rewriter::add_constant(const std::string& name, Tensor tensor) {

@@ -34,7 +34,7 @@ class Rewriter {
   ValueId copy(int index);
   // Adds a node or constant to the new graph.
   ValueId add_node(OpKind op, const std::string& name, const std::string& stage,
-                   std::vector<ValueId> inputs, Attrs attrs);
+                   std::vector<ValueId> inputs, OpAttrs attrs = {});
   ValueId add_constant(const std::string& name, Tensor tensor);
 
   // Copies every node not yet handled is up to the pass; finish() maps the outputs named in

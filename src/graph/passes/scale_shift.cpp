@@ -17,7 +17,7 @@ std::pair<Tensor, Tensor> scale_and_shift(const Graph& g, const Node& bn) {
   Tensor scale(DType::kFloat32, {c});
   Tensor shift(DType::kFloat32, {c});
   for (int64_t i = 0; i < c; ++i) {
-    const double s = gamma[i] / std::sqrt(static_cast<double>(var[i]) + bn.attrs.eps);
+    const double s = gamma[i] / std::sqrt(static_cast<double>(var[i]) + bn.norm().eps);
     scale.data<float>()[i] = static_cast<float>(s);
     shift.data<float>()[i] = static_cast<float>(beta[i] - mean[i] * s);
   }
@@ -38,7 +38,7 @@ Graph scale_shift(const Graph& graph) {
       continue;
     }
     const auto [scale, shift] = scale_and_shift(graph, bn);
-    Attrs attrs;
+    ScaleShiftAttrs attrs;
     const Node* relu = nullptr;
     if (r.single_use(bn.output) && r.node(r.readers(bn.output)[0]).op == OpKind::kRelu) {
       relu = &r.node(r.readers(bn.output)[0]);

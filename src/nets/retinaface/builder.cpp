@@ -4,8 +4,9 @@
 
 namespace starface::retinaface {
 
-using graph::Attrs;
+using graph::ConvAttrs;
 using graph::Graph;
+using graph::OpAttrs;
 using graph::OpKind;
 using graph::ValueId;
 
@@ -59,8 +60,8 @@ class RetinaFaceBuilder {
   ValueId context_module(const std::string& prefix, ValueId x);
   ValueId head(Head head, int level, ValueId x);
 
-  ValueId node(OpKind op, const std::string& name, std::vector<ValueId> inputs, Attrs a = {}) {
-    return graph_.add_node(op, name, stage_, std::move(inputs), a);
+  ValueId node(OpKind op, const std::string& name, std::vector<ValueId> inputs, OpAttrs a = {}) {
+    return graph_.add_node(op, name, stage_, std::move(inputs), std::move(a));
   }
   int64_t channels(ValueId v) const { return graph_.value(v).shape[1]; }
 
@@ -81,7 +82,7 @@ ValueId RetinaFaceBuilder::conv_bn(const std::string& prefix, int conv_index, Va
   Tensor zero(DType::kFloat32, {cout});
   for (int64_t i = 0; i < cout; ++i) zero.data<float>()[i] = 0.0f;
   const ValueId b = graph_.add_constant(conv_key + ".bias", zero);
-  Attrs a;
+  ConvAttrs a;
   a.kernel = kernel;
   a.stride = stride;
   a.pad = kernel / 2;
@@ -96,9 +97,8 @@ ValueId RetinaFaceBuilder::conv_bn(const std::string& prefix, int conv_index, Va
   weights_.allow_unused(bn_key + ".num_batches_tracked", {});
   y = node(OpKind::kBatchNorm, bn_key, bn_inputs);
   if (act == Act::kLeaky) {
-    Attrs leaky;
-    leaky.slope = kLeakySlope;
-    y = node(OpKind::kLeakyRelu, prefix + "." + std::to_string(conv_index + 2), {y}, leaky);
+    y = node(OpKind::kLeakyRelu, prefix + "." + std::to_string(conv_index + 2), {y},
+             graph::LeakyReluAttrs(kLeakySlope));
   }
   return y;
 }

@@ -7,10 +7,15 @@
 
 namespace starface::star {
 
-using graph::Attrs;
+using graph::ConvAttrs;
 using graph::Graph;
+using graph::OpAttrs;
 using graph::OpKind;
 using graph::ValueId;
+
+// STAR's CoordConvTh gates the boundary planes where the previous stack's last heat map
+// exceeds this (a constant of the network, not of the op).
+constexpr float kBoundaryThreshold = 0.05f;
 
 std::string stack_output(const std::string& kind, int stack) {
   return kind + "." + std::to_string(stack);
@@ -59,8 +64,8 @@ class StarBuilder {
   ValueId stem(ValueId input);
   ValueId coord_conv(int stack, ValueId x, ValueId guide);
 
-  ValueId node(OpKind op, const std::string& name, std::vector<ValueId> inputs, Attrs a = {}) {
-    return graph_.add_node(op, name, stage_, std::move(inputs), a);
+  ValueId node(OpKind op, const std::string& name, std::vector<ValueId> inputs, OpAttrs a = {}) {
+    return graph_.add_node(op, name, stage_, std::move(inputs), std::move(a));
   }
   int64_t channels(ValueId v) const { return graph_.value(v).shape[1]; }
 
@@ -76,7 +81,7 @@ ValueId StarBuilder::conv(const std::string& prefix, ValueId x, int cout, int ke
   ValueId w = graph_.add_constant(prefix + ".weight",
                                   weights_.take(prefix + ".weight", {cout, cin, kernel, kernel}));
   ValueId b = graph_.add_constant(prefix + ".bias", weights_.take(prefix + ".bias", {cout}));
-  Attrs a;
+  ConvAttrs a;
   a.kernel = kernel;
   a.stride = stride;
   a.pad = (kernel - 1) / 2;
@@ -144,7 +149,9 @@ ValueId StarBuilder::coord_conv(int s, ValueId x, ValueId guide) {
   const std::string p = "hgs." + std::to_string(s) + ".coordconv";
   if (coords_ < 0) coords_ = graph_.add_constant("coords.64", coordinate_planes(config_.map_size));
   std::vector<ValueId> parts{x, coords_};
-  if (guide >= 0) parts.push_back(node(OpKind::kBoundaryPlanes, p + ".boundary", {guide}));
+  if (guide >= 0)
+    parts.push_back(node(OpKind::kBoundaryPlanes, p + ".boundary", {guide},
+                         graph::BoundaryAttrs(kBoundaryThreshold)));
   return conv(p + ".conv", node(OpKind::kConcat, p + ".concat", parts), config_.channels, 1);
 }
 
@@ -183,8 +190,8 @@ Graph StarBuilder::build() {
                    {conv("out_pointmaps." + si + ".conv", feat, pts, 1)});
       edge = node(OpKind::kSigmoid, "out_edgemaps." + si + ".sigmoid",
                   {conv("out_edgemaps." + si + ".conv", feat, config_.edges, 1)});
-      Attrs one;
-      ValueId gate = node(OpKind::kConv2d, "e2h_transform." + si, {edge, e2h_w, e2h_b}, one);
+      ValueId gate =
+          node(OpKind::kConv2d, "e2h_transform." + si, {edge, e2h_w, e2h_b}, ConvAttrs{});
       fusion = node(OpKind::kMul, "fusion." + si + ".gate_point", {gate, point});
       fusion = node(OpKind::kMul, "fusion." + si, {fusion, heat});
       graph_.mark_output(stack_output("pointmaps", s), point);

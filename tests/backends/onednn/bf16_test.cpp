@@ -30,7 +30,7 @@ struct ConvSums {
 
 ConvSums conv_sums(const Graph& g, const graph::Node& node, const Tensor& x) {
   const Tensor w = g.value(node.inputs[1]).constant.contiguous();
-  const graph::Attrs& a = node.attrs;
+  const graph::ConvAttrs& a = node.conv();
   const int64_t n = x.dim(0), ci = x.dim(1), h = x.dim(2), wd = x.dim(3);
   const int64_t co = w.dim(0), cig = w.dim(1), k = a.kernel;
   const int64_t oh = (h + 2 * a.pad - k) / a.stride + 1, ow = (wd + 2 * a.pad - k) / a.stride + 1;
@@ -93,7 +93,7 @@ TEST(Bf16Plans, EveryConvShapeAndEpilogueWithinBf16sRoundingBound) {
       Net net({1, 8, 9, 7});
       ValueId conv;
       if (c.groups > 1) {
-        graph::Attrs a;
+        graph::ConvAttrs a;
         a.kernel = c.kernel, a.stride = c.stride, a.pad = c.pad, a.groups = c.groups, a.relu = relu;
         conv = net.op(OpKind::kConv2d,
                       {net.x, net.constant({8, 1, 3, 3}, -0.5f, 0.5f), net.constant({8})}, a);

@@ -13,7 +13,7 @@ ValueId grouped_conv(Net& net, ValueId in, int64_t out_channels, int kernel, int
                      bool leaky, ValueId residual = -1) {
   const int64_t per_group = net.shape(in)[1] / groups;
   const float bound = 1.5f / std::sqrt(static_cast<float>(per_group * kernel * kernel));
-  Attrs a;
+  ConvAttrs a;
   a.kernel = kernel;
   a.stride = stride;
   a.pad = kernel / 2;
@@ -78,8 +78,7 @@ TEST_P(GroupedConvs, WithResidualAndLeakyRelu) {
 INSTANTIATE_TEST_SUITE_P(Batch, GroupedConvs, ::testing::Values(1, 3));
 
 ValueId leaky_relu(Net& net, ValueId in, float slope) {
-  Attrs a;
-  a.slope = slope;
+  const graph::LeakyReluAttrs a(slope);
   return net.op(OpKind::kLeakyRelu, {in}, a);
 }
 

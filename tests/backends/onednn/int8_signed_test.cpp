@@ -119,7 +119,7 @@ TEST(Int8Signed, OffTheGridWithinHalfAStepThroughTheWeights) {
 TEST(Int8Signed, LeakyReluConvsRunInt8AndPassNegativeValuesOn) {
   constexpr float kStep = 0.01f;
   Net net({1, 8, 9, 9});
-  graph::Attrs leaky;
+  graph::ConvAttrs leaky;
   leaky.kernel = 3, leaky.stride = 1, leaky.pad = 1, leaky.relu = true, leaky.slope = 0.1f;
   const ValueId y = net.op(
       OpKind::kConv2d, {net.x, net.constant({8, 8, 3, 3}, -0.2f, 0.2f), net.constant({8})}, leaky);

@@ -174,7 +174,7 @@ TEST(Int8Plans, ScaleShiftReluForInt8ReadersIsStoredAsUint8) {
     for (int64_t channels : {16, 40}) {  // 40: padded channel blocks on AVX2
       Net net({1, channels, 12, 10});
       const ValueId a = net.conv(net.x, channels, 1, 1, 0);  // float32, signed
-      Attrs relu;
+      graph::ScaleShiftAttrs relu;
       relu.relu = true;
       const ValueId ss =
           net.op(OpKind::kScaleShift,

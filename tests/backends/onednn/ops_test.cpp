@@ -1,127 +1,13 @@
-// Every other op against the reference, on the dense input and on the layout oneDNN's
-// convolutions leave, at batch 1 and 3; plus graphs whose values are both requested and
-// read later, and outputs that are the input or a constant.
+// Graphs whose values are both requested and read later, outputs that are the input or a
+// constant, and STAR's blocks raw and fused. Each op alone, on the dense input and on the
+// layout oneDNN's convolutions leave, is in the op table every backend runs
+// (tests/backends/backend_ops_test.cpp).
 #include <gtest/gtest.h>
-
-#include <functional>
 
 #include "backends/onednn/onednn_testing.h"
 
 namespace starface::backends::onednn::testing {
 namespace {
-
-// Builds the op under test on `in` (the dense input or a conv's output) and returns it.
-using OpBuilder = std::function<ValueId(Net&, ValueId in)>;
-
-struct OpCase {
-  const char* name;
-  Shape input;  // batch 1
-  OpBuilder build;
-};
-
-ValueId batch_norm(Net& n, ValueId in) {
-  const int64_t c = n.shape(in)[1];
-  return n.op(OpKind::kBatchNorm, {in, n.constant({c}, 0.5f, 1.5f), n.constant({c}),
-                                   n.constant({c}, -1.0f, 1.0f), n.constant({c}, 0.2f, 2.0f)});
-}
-
-ValueId scale_shift(Net& n, ValueId in, bool relu) {
-  const int64_t c = n.shape(in)[1];
-  Attrs a;
-  a.relu = relu;
-  return n.op(OpKind::kScaleShift, {in, n.constant({c}, -2.0f, 2.0f), n.constant({c})}, a);
-}
-
-const std::vector<OpCase>& op_cases() {
-  static const std::vector<OpCase> cases = {
-      {"BatchNorm", {1, 20, 9, 7}, batch_norm},
-      {"ScaleShift", {1, 20, 9, 7}, [](Net& n, ValueId in) { return scale_shift(n, in, false); }},
-      {"ScaleShiftRelu",
-       {1, 33, 8, 8},
-       [](Net& n, ValueId in) { return scale_shift(n, in, true); }},
-      {"Relu", {1, 17, 6, 10}, [](Net& n, ValueId in) { return n.op(OpKind::kRelu, {in}); }},
-      {"Sigmoid", {1, 98, 8, 8}, [](Net& n, ValueId in) { return n.op(OpKind::kSigmoid, {in}); }},
-      {"Add",
-       {1, 24, 8, 8},
-       [](Net& n, ValueId in) {
-         return n.op(OpKind::kAdd, {in, n.op(OpKind::kRelu, {in})});
-       }},
-      {"Mul",
-       {1, 9, 12, 12},
-       [](Net& n, ValueId in) {
-         return n.op(OpKind::kMul, {n.op(OpKind::kSigmoid, {in}), in});
-       }},
-      {"MaxPoolEven",
-       {1, 32, 16, 16},
-       [](Net& n, ValueId in) { return n.op(OpKind::kMaxPool2x2, {in}); }},
-      {"MaxPoolOdd",
-       {1, 5, 15, 13},
-       [](Net& n, ValueId in) { return n.op(OpKind::kMaxPool2x2, {in}); }},
-      {"Upsample",
-       {1, 19, 5, 7},
-       [](Net& n, ValueId in) { return n.op(OpKind::kUpsample2x, {in}); }},
-      {"ConcatWithBroadcastConstant",
-       {1, 16, 8, 8},
-       [](Net& n, ValueId in) {
-         return n.op(OpKind::kConcat, {in, n.constant({1, 3, 8, 8}), n.op(OpKind::kRelu, {in})});
-       }},
-      {"ConcatUnaligned",
-       {1, 13, 6, 6},
-       [](Net& n, ValueId in) {
-         return n.op(OpKind::kConcat, {n.constant({1, 2, 6, 6}), in, n.op(OpKind::kSigmoid, {in})});
-       }},
-      {"BoundaryPlanes",
-       {1, 9, 16, 16},
-       [](Net& n, ValueId in) { return n.op(OpKind::kBoundaryPlanes, {in}); }},
-      {"BoundaryPlanesConcat",
-       {1, 20, 16, 16},
-       [](Net& n, ValueId in) {
-         return n.op(OpKind::kConcat, {in, n.op(OpKind::kBoundaryPlanes, {in})});
-       }},
-      {"InstanceNorm",
-       {1, 98, 16, 16},
-       [](Net& n, ValueId in) { return n.op(OpKind::kInstanceNorm, {in}); }},
-      {"InstanceNormOddChannels",
-       {1, 5, 7, 9},
-       [](Net& n, ValueId in) { return n.op(OpKind::kInstanceNorm, {in}); }},
-      {"SoftArgmax",
-       {1, 98, 16, 16},
-       [](Net& n, ValueId in) { return n.op(OpKind::kSoftArgmax, {n.op(OpKind::kRelu, {in})}); }},
-      {"SoftArgmaxSmall",
-       {1, 3, 5, 4},
-       [](Net& n, ValueId in) {
-         return n.op(OpKind::kSoftArgmax, {n.op(OpKind::kSigmoid, {in})});
-       }},
-  };
-  return cases;
-}
-
-class Ops : public ::testing::TestWithParam<std::tuple<int, bool, int64_t>> {};
-
-TEST_P(Ops, MatchReference) {
-  const auto& [index, after_conv, batch] = GetParam();
-  const OpCase& c = op_cases()[index];
-  Net net(c.input);
-  // A conv first puts the activation in oneDNN's layout (nhwc, nChw8c or nChw16c).
-  const ValueId in = after_conv ? net.conv(net.x, c.input[1], 1, 1, 0) : net.x;
-  const ValueId y = c.build(net, in);
-  const std::vector<std::string> outs{net.output(y)};
-  Shape shape = c.input;
-  shape[0] = batch;
-  // Values spread over [-1, 1.2] put boundary guides on both sides of the threshold.
-  const Tensor input = random_tensor(shape, 5, -1.0f, 1.2f);
-  expect_matches_reference(net.g, input, outs, c.name);
-}
-
-INSTANTIATE_TEST_SUITE_P(All, Ops,
-                         ::testing::Combine(::testing::Range(0,
-                                                             static_cast<int>(op_cases().size())),
-                                            ::testing::Bool(), ::testing::Values(1, 3)),
-                         [](const auto& info) {
-                           return std::string(op_cases()[std::get<0>(info.param)].name) +
-                                  (std::get<1>(info.param) ? "_AfterConv" : "_OnInput") + "_batch" +
-                                  std::to_string(std::get<2>(info.param));
-                         });
 
 // A requested value that later ops overwrite in place must come back as it was computed.
 TEST(OnednnOutputs, RequestedValueReadLaterIsKept) {
@@ -162,7 +48,7 @@ TEST(OnednnOutputs, UpsampleAddFusionVariants) {
 TEST(OnednnOutputs, InputConstantsAndValueNames) {
   Net net({1, 4, 6, 6});
   const ValueId w = net.constant({3, 4, 1, 1});
-  Attrs a;
+  ConvAttrs a;
   const ValueId y =
       net.g.add_node(OpKind::kConv2d, "the_conv", "stage", {net.x, w, net.constant({3})}, a);
   net.op(OpKind::kRelu, {y});

@@ -121,7 +121,7 @@ TEST(RefUpsampleNearest, PicksLegacyNearestCells) {
 TEST(RefBackend, RunsGroupedConvWithLeakyReluAndResize) {
   graph::Graph g;
   const graph::ValueId x = g.add_input("x", {1, 4, 7, 9});
-  graph::Attrs a;
+  graph::ConvAttrs a;
   a.kernel = 3;
   a.pad = 1;
   a.groups = 4;
@@ -131,8 +131,7 @@ TEST(RefBackend, RunsGroupedConvWithLeakyReluAndResize) {
   const Tensor b = random_tensor({4}, 4);
   const graph::ValueId y = g.add_node(graph::OpKind::kConv2d, "dw", "s",
                                       {x, g.add_constant("w", w), g.add_constant("b", b)}, a);
-  graph::Attrs leaky;
-  leaky.slope = 0.25f;
+  const graph::LeakyReluAttrs leaky(0.25f);
   const graph::ValueId l = g.add_node(graph::OpKind::kLeakyRelu, "leaky", "s", {x}, leaky);
   const graph::ValueId like = g.add_constant("like", random_tensor({1, 1, 13, 5}, 5));
   const graph::ValueId up = g.add_node(graph::OpKind::kUpsampleNearest, "up", "s", {l, like});

@@ -19,7 +19,7 @@ namespace {
 
 using starface::testing::random_tensor;
 
-using graph::Attrs;
+using graph::ConvAttrs;
 using graph::Graph;
 using graph::OpKind;
 using graph::ValueId;
@@ -88,7 +88,7 @@ MiniStar build_mini_star() {
   m.coords = random_tensor({1, 3, 16, 16}, seed++);
   const ValueId coords = g.add_constant("coords", m.coords);
   const ValueId cat = g.add_node(OpKind::kConcat, "pre.cat", "stem", {x, coords});
-  Attrs stem;
+  ConvAttrs stem;
   stem.kernel = 7;
   stem.stride = 2;
   stem.pad = 3;
@@ -100,7 +100,7 @@ MiniStar build_mini_star() {
   const ValueId r = g.add_node(OpKind::kRelu, "pre.relu", "stem", {bn});
   g.mark_output("stem", r);
   const ValueId p = g.add_node(OpKind::kMaxPool2x2, "hg.pool", "hg", {r});
-  Attrs k3;
+  ConvAttrs k3;
   k3.kernel = 3;
   k3.pad = 1;
   const ValueId c2 = g.add_node(OpKind::kConv2d, "hg.low", "hg",
@@ -116,8 +116,7 @@ MiniStar build_mini_star() {
   const ValueId point = g.add_node(OpKind::kSigmoid, "point", "heads", {pc});
   const ValueId fusion = g.add_node(OpKind::kMul, "fusion", "heads", {heat, point});
   const ValueId lmk0 = g.add_node(OpKind::kSoftArgmax, "lmk0", "decode", {fusion});
-  Attrs bp_attrs;
-  bp_attrs.threshold = 0.3f;
+  const graph::BoundaryAttrs bp_attrs(0.3f);
   const ValueId bp = g.add_node(OpKind::kBoundaryPlanes, "boundary", "stack1", {heat}, bp_attrs);
   const ValueId cat2 = g.add_node(OpKind::kConcat, "stack1.cat", "stack1", {s, bp});
   const ValueId c3 = g.add_node(OpKind::kConv2d, "stack1.conv", "stack1",
@@ -187,7 +186,7 @@ TEST(RefBackend, ConvReluAdd) {
   const ValueId x = g.add_input("x", {1, 2, 5, 5});
   const Tensor w = random_tensor({2, 2, 3, 3}, 11);
   const Tensor b = random_tensor({2}, 12);
-  Attrs k3;
+  ConvAttrs k3;
   k3.kernel = 3;
   k3.pad = 1;
   const ValueId c = g.add_node(OpKind::kConv2d, "conv", "s",

@@ -51,7 +51,7 @@ void expect_same_outputs(const Graph& before, const Graph& after, const Tensor& 
 Graph depthwise_block(int groups) {
   Graph g;
   const ValueId x = g.add_input("x", {1, 8, 9, 11});
-  Attrs a;
+  ConvAttrs a;
   a.kernel = 3;
   a.stride = 2;
   a.pad = 1;
@@ -65,8 +65,7 @@ Graph depthwise_block(int groups) {
       {conv, g.add_constant("gamma", random_tensor({8}, 3, 0.5f, 2.0f)),
        g.add_constant("beta", random_tensor({8}, 4)), g.add_constant("mean", random_tensor({8}, 5)),
        g.add_constant("var", random_tensor({8}, 6, 0.1f, 3.0f))});
-  Attrs leaky;
-  leaky.slope = 0.1f;
+  const LeakyReluAttrs leaky(0.1f);
   g.mark_output("y", g.add_node(OpKind::kLeakyRelu, "leaky", "s", {bn}, leaky));
   return g;
 }
@@ -79,7 +78,7 @@ TEST(DetectorPasses, FoldBnIntoGroupedConvKeepsGroups) {
     ASSERT_EQ(count(g, "Conv2d"), 1);
     for (const Node& n : g.nodes()) {
       if (n.op == OpKind::kConv2d) {
-        EXPECT_EQ(n.attrs.groups, groups);
+        EXPECT_EQ(n.conv().groups, groups);
         EXPECT_EQ(g.value(n.inputs[1]).shape, (Shape{8, 8 / groups, 3, 3}));
       }
     }
@@ -94,9 +93,9 @@ TEST(DetectorPasses, LeakyReluFusesIntoConvWithItsSlope) {
   ASSERT_EQ(g.nodes().size(), 1u);
   const Node& conv = g.nodes()[0];
   EXPECT_EQ(conv.op, OpKind::kConv2d);
-  EXPECT_TRUE(conv.attrs.relu);
-  EXPECT_EQ(conv.attrs.slope, 0.1f);
-  EXPECT_EQ(conv.attrs.groups, 8);
+  EXPECT_TRUE(conv.conv().relu);
+  EXPECT_EQ(conv.conv().slope, 0.1f);
+  EXPECT_EQ(conv.conv().groups, 8);
   EXPECT_EQ(node_kind(conv), "Conv2d+LeakyRelu");
   expect_same_outputs(before, g, random_tensor({1, 8, 9, 11}, 8, -3.0f, 3.0f));
 }
@@ -104,7 +103,7 @@ TEST(DetectorPasses, LeakyReluFusesIntoConvWithItsSlope) {
 TEST(DetectorPasses, PlainReluFusionKeepsSlopeZero) {
   Graph g;
   const ValueId x = g.add_input("x", {1, 3, 5, 5});
-  Attrs a;
+  ConvAttrs a;
   a.kernel = 1;
   const ValueId c = g.add_node(OpKind::kConv2d, "c", "s",
                                {x, g.add_constant("w", random_tensor({4, 3, 1, 1}, 1)),
@@ -113,8 +112,8 @@ TEST(DetectorPasses, PlainReluFusionKeepsSlopeZero) {
   g.mark_output("y", g.add_node(OpKind::kRelu, "relu", "s", {c}));
   const Graph fused = fuse_conv_act_add(g);
   ASSERT_EQ(fused.nodes().size(), 1u);
-  EXPECT_TRUE(fused.nodes()[0].attrs.relu);
-  EXPECT_EQ(fused.nodes()[0].attrs.slope, 0.0f);
+  EXPECT_TRUE(fused.nodes()[0].conv().relu);
+  EXPECT_EQ(fused.nodes()[0].conv().slope, 0.0f);
 }
 
 // BatchNorm -> LeakyReLU with no conv before it: ScaleShift takes the BatchNorm only (its
@@ -128,13 +127,16 @@ TEST(DetectorPasses, ScaleShiftDoesNotSwallowLeakyRelu) {
                        before.add_constant("beta", random_tensor({4}, 4)),
                        before.add_constant("mean", random_tensor({4}, 5)),
                        before.add_constant("var", random_tensor({4}, 6, 0.1f, 3.0f))});
-  Attrs leaky;
-  leaky.slope = 0.1f;
+  const LeakyReluAttrs leaky(0.1f);
   before.mark_output("y", before.add_node(OpKind::kLeakyRelu, "leaky", "s", {bn}, leaky));
   const Graph g = optimize(before);
   EXPECT_EQ(count(g, "ScaleShift"), 1);
   EXPECT_EQ(count(g, "LeakyRelu"), 1);
-  for (const Node& n : g.nodes()) EXPECT_FALSE(n.attrs.relu) << n.name;
+  for (const Node& n : g.nodes()) {
+    if (n.op == OpKind::kScaleShift) {
+      EXPECT_FALSE(n.scale_shift().relu) << n.name;
+    }
+  }
   expect_same_outputs(before, g, random_tensor({1, 4, 3, 3}, 9, -3.0f, 3.0f));
 }
 
@@ -162,8 +164,9 @@ TEST(DetectorPasses, OptimizedRetinaFaceComputesTheSameHeads) {
   EXPECT_EQ(opt.outputs().size(), 9u);
   int depthwise = 0, leaky = 0;
   for (const Node& n : opt.nodes()) {
-    depthwise += n.op == OpKind::kConv2d && n.attrs.groups > 1;
-    leaky += n.op == OpKind::kConv2d && n.attrs.relu && n.attrs.slope == 0.1f;
+    if (n.op != OpKind::kConv2d) continue;
+    depthwise += n.conv().groups > 1;
+    leaky += n.conv().relu && n.conv().slope == 0.1f;
   }
   EXPECT_EQ(depthwise, 13);
   EXPECT_EQ(leaky, count(g, "LeakyRelu"));

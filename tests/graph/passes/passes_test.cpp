@@ -42,9 +42,9 @@ int count(const Graph& g, const std::string& op) {
   return h.count(op) ? h.at(op) : 0;
 }
 
-int fused_convs(const Graph& g, bool Attrs::*flag) {
+int fused_convs(const Graph& g, bool ConvAttrs::*flag) {
   int n = 0;
-  for (const Node& node : g.nodes()) n += node.op == OpKind::kConv2d && node.attrs.*flag;
+  for (const Node& node : g.nodes()) n += node.op == OpKind::kConv2d && node.conv().*flag;
   return n;
 }
 
@@ -81,7 +81,7 @@ TEST(DeadCode, KeepsOnlyWhatTheFinalLandmarksNeed) {
 
 TEST(CoordBias, ConstantPlanesBecomeBiasMaps) {
   const Graph g = coord_bias(tiny_star());
-  EXPECT_EQ(fused_convs(g, &Attrs::bias_map), 5);  // the stem and every stack's CoordConv
+  EXPECT_EQ(fused_convs(g, &ConvAttrs::bias_map), 5);  // the stem and every stack's CoordConv
   EXPECT_EQ(count(tiny_star(), "Concat"), 5);
   EXPECT_EQ(count(g, "Concat"), 3);  // stacks 1-3 still concat their boundary planes
   EXPECT_LT(compute_cost(g).macs, compute_cost(tiny_star()).macs);
@@ -100,7 +100,7 @@ TEST(ScaleShift, PreActivationBatchNormAndReluBecomeOneOp) {
   EXPECT_EQ(count(g, "BatchNorm"), 0);
   EXPECT_EQ(count(g, "ScaleShift"), 59);
   int with_relu = 0;
-  for (const Node& n : g.nodes()) with_relu += n.op == OpKind::kScaleShift && n.attrs.relu;
+  for (const Node& n : g.nodes()) with_relu += n.op == OpKind::kScaleShift && n.scale_shift().relu;
   EXPECT_EQ(with_relu, 59);
   expect_same_outputs(tiny_star(), g);
 }
@@ -109,8 +109,8 @@ TEST(FuseConvActAdd, ReluAndResidualMoveIntoConvs) {
   const Graph base = scale_shift(fold_bn(tiny_star()));
   const Graph g = fuse_conv_act_add(base);
   EXPECT_EQ(count(base, "Add") - count(g, "Add"), 71);  // 59 residual blocks + 12 merges
-  EXPECT_EQ(fused_convs(g, &Attrs::residual), 71);
-  EXPECT_EQ(fused_convs(g, &Attrs::relu), 123);
+  EXPECT_EQ(fused_convs(g, &ConvAttrs::residual), 71);
+  EXPECT_EQ(fused_convs(g, &ConvAttrs::relu), 123);
   EXPECT_EQ(count(g, "Relu"), 4);  // after the instance norms
   expect_same_outputs(tiny_star(), g);
 }
@@ -167,8 +167,8 @@ TEST(FuseConvActAdd, ResidualGoesIntoTheLaterConvSoOrderStaysTopological) {
   const Graph fused = fuse_conv_act_add(g);
   ASSERT_EQ(fused.nodes().size(), 2u);
   EXPECT_EQ(fused.nodes()[1].name, "b");
-  EXPECT_TRUE(fused.nodes()[1].attrs.residual);
-  EXPECT_TRUE(fused.nodes()[1].attrs.relu);
+  EXPECT_TRUE(fused.nodes()[1].conv().residual);
+  EXPECT_TRUE(fused.nodes()[1].conv().relu);
   expect_same_outputs(g, fused);
 }
 
