@@ -24,7 +24,6 @@
 namespace starface::backends::onednn {
 namespace {
 
-using x86::ActivationView;
 using x86::Winograd3x3;
 
 // Timed calls per candidate (the best counts: the machine may be shared and noisy), and

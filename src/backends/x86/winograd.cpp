@@ -381,20 +381,6 @@ int64_t tile_count(int64_t batch, int64_t height, int64_t width) {
 
 }  // namespace
 
-ActivationView nchw_view(int64_t batch, int64_t channels, int64_t height, int64_t width) {
-  ActivationView v;
-  v.batch = batch;
-  v.channels = v.padded_channels = channels;
-  v.height = height;
-  v.width = width;
-  v.block = 1;
-  v.pixel = 1;
-  v.row = width;
-  v.block_stride = height * width;
-  v.image = channels * height * width;
-  return v;
-}
-
 Winograd3x3::Winograd3x3(const float* weights, const float* bias, int64_t out_channels,
                          int64_t in_channels, bool relu, SimdTarget isa, const float* bias_map,
                          int64_t map_height, int64_t map_width)

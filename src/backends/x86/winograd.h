@@ -21,13 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "backends/x86/activation_view.h"
+#include "core/activation_view.h"
 #include "core/cpu.h"
 
 namespace starface::backends::x86 {
-
-// A dense nchw view of [batch, channels, height, width].
-ActivationView nchw_view(int64_t batch, int64_t channels, int64_t height, int64_t width);
 
 // One 3x3 convolution layer with its weights transformed for one ISA.
 class Winograd3x3 {
