@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -76,6 +77,13 @@ CpuFeatures detect_features() {
   return f;
 }
 
+// Highway's targets for this CPU, detected once: hwy::SupportedTargets() runs CPUID each
+// time (a trap to the hypervisor in a VM), and the kernels ask on every call.
+int64_t highway_targets() {
+  static const int64_t targets = hwy::SupportedTargets();
+  return targets;
+}
+
 constexpr SimdTarget kSimdTargets[] = {SimdTarget::kAvx512, SimdTarget::kAvx2, SimdTarget::kScalar};
 
 std::mutex g_cap_mutex;
@@ -132,9 +140,9 @@ std::optional<SimdTarget> parse_simd_target(const std::string& name) {
 bool simd_target_supported(SimdTarget target) {
   switch (target) {
     case SimdTarget::kAvx512:
-      return (hwy::SupportedTargets() & HWY_AVX3) != 0;
+      return (highway_targets() & HWY_AVX3) != 0;
     case SimdTarget::kAvx2:
-      return (hwy::SupportedTargets() & HWY_AVX2) != 0;
+      return (highway_targets() & HWY_AVX2) != 0;
     case SimdTarget::kScalar:
       return true;
   }
