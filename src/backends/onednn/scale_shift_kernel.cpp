@@ -25,8 +25,31 @@ using VF = hn::Vec<DF>;
 constexpr bool kFusedMulAdd = !(HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128);
 constexpr int64_t kVector = kFusedMulAdd ? static_cast<int64_t>(HWY_LANES(float)) : 0;
 
-// v < 0 ? 0 : v, which keeps -0 and NaN as the scalar form does (Max would not).
-HWY_INLINE VF Relu(VF v) { return hn::IfThenZeroElse(hn::Lt(v, hn::Zero(DF())), v); }
+// x86's max / min return their second operand when the first does not win (NaN, or both
+// zero), so Max(0, v) is exactly v < 0 ? 0 : v and Min(v, t) exactly v < t ? v : t, -0 and
+// NaN included, in one instruction. Elsewhere the compare and select say so explicitly.
+#if HWY_ARCH_X86
+template <class V>
+HWY_INLINE V ZeroIfBelow(V v, V zero) {
+  return hn::Max(zero, v);
+}
+template <class V>
+HWY_INLINE V CapAt(V v, V top) {
+  return hn::Min(v, top);
+}
+#else
+template <class V>
+HWY_INLINE V ZeroIfBelow(V v, V zero) {
+  return hn::IfThenElse(hn::Lt(v, zero), zero, v);
+}
+template <class V>
+HWY_INLINE V CapAt(V v, V top) {
+  return hn::IfThenElse(hn::Lt(v, top), v, top);
+}
+#endif
+
+// v < 0 ? 0 : v, as the scalar form.
+HWY_INLINE VF Relu(VF v) { return ZeroIfBelow(v, hn::Zero(DF())); }
 
 // `count` adjacent channels starting at channel `c0` of the parameters.
 template <bool kRelu>
@@ -46,7 +69,7 @@ HWY_INLINE void AffineRun(const float* x, float* y, const float* scale, const fl
     for (; i + 8 <= count; i += 8) {
       const auto v =
           hn::MulAdd(hn::LoadU(d8, x + i), hn::LoadU(d8, scale + i), hn::LoadU(d8, shift + i));
-      hn::StoreU(kRelu ? hn::IfThenZeroElse(hn::Lt(v, hn::Zero(d8)), v) : v, d8, y + i);
+      hn::StoreU(kRelu ? ZeroIfBelow(v, hn::Zero(d8)) : v, d8, y + i);
     }
   }
   for (; i < count; ++i) {
@@ -55,9 +78,31 @@ HWY_INLINE void AffineRun(const float* x, float* y, const float* scale, const fl
   }
 }
 
+// A run of pixels whose channels are exactly one vector (a block of nChw16c on AVX-512, of
+// nChw8c on AVX2): scale and shift stay in registers.
+template <bool kRelu>
+HWY_INLINE void AffineBlockPixels(const float* x, float* y, const float* scale, const float* shift,
+                                  int64_t pixels, int64_t pixel_stride) {
+  const DF d;
+  const VF scales = hn::LoadU(d, scale), shifts = hn::LoadU(d, shift);
+  for (int64_t p = 0; p < pixels; ++p) {
+    const int64_t at = p * pixel_stride;
+    const VF v = hn::MulAdd(hn::LoadU(d, x + at), scales, shifts);
+    hn::StoreU(kRelu ? Relu(v) : v, d, y + at);
+  }
+}
+
 // One pixel's channels (nhwc) or one pixel of a channel block (nChw8c / nChw16c).
 void AffinePixels(const float* x, float* y, const float* scale, const float* shift, int64_t pixels,
                   int64_t pixel_stride, int64_t lanes, bool relu) {
+  if (kVector > 0 && lanes == kVector) {
+    if (relu) {
+      AffineBlockPixels<true>(x, y, scale, shift, pixels, pixel_stride);
+    } else {
+      AffineBlockPixels<false>(x, y, scale, shift, pixels, pixel_stride);
+    }
+    return;
+  }
   for (int64_t p = 0; p < pixels; ++p) {
     const int64_t at = p * pixel_stride;
     if (relu) {
@@ -107,8 +152,7 @@ void AffinePixelsU8(const float* x, uint8_t* q, const float* scale, const float*
       for (; i + kVector <= lanes; i += kVector) {
         const VF v =
             hn::MulAdd(hn::LoadU(d, in + i), hn::LoadU(d, scale + i), hn::LoadU(d, shift + i));
-        const VF low = hn::IfThenElse(hn::Lt(v, zero), zero, v);      // std::max(v, 0)
-        const VF high = hn::IfThenElse(hn::Lt(low, top), low, top);   // std::min(255, .)
+        const VF high = CapAt(ZeroIfBelow(v, zero), top);  // std::min(255, std::max(v, 0))
         const auto rounded = hn::ConvertTo(di, hn::Add(high, half));  // truncates
         hn::StoreU(hn::DemoteTo(du8, rounded), du8, out + i);
       }
