@@ -109,7 +109,7 @@ nlohmann::json cpu_json(const CpuInfo& cpu) {
 
 nlohmann::json peak_json(const PeakResult& p) {
   return {{"threads", p.threads},
-          {"isa", fma_path_name(p.path)},
+          {"isa", simd_target_name(p.path)},
           {"gflops", p.gflops},
           {"per_thread_gflops", p.per_thread_gflops},
           {"avx2_gflops", p.avx2_gflops},
@@ -224,7 +224,7 @@ nlohmann::json bench_model(const BenchFlags& f) {
   j["backend"] = engine->backend();
   j["backend_info"] = engine->backend_info();
   j["precision"] = graph::precision_name(engine->precision());
-  j["isa"] = fma_path_name(peak.path);
+  j["isa"] = simd_target_name(peak.path);
   j["cpu"] = cpu_json(cpu_info());
   j["threads"] = threads;
   j["threading"] = threading_summary();

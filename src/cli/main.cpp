@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 
-#include "backends/x86/winograd.h"
 #include "cli/commands.h"
 #include "core/cpu.h"
 #include "core/error.h"
@@ -26,8 +25,7 @@ std::string version_text() {
                 "(features: %s)",
                 STARFACE_VERSION, dnnl->major, dnnl->minor, dnnl->patch,
                 hash.empty() || hash == "N/A" ? "" : (" (" + hash + ")").c_str(), cpu.model.c_str(),
-                cpu.logical_cores,
-                starface::backends::x86::isa_name(starface::backends::x86::selected_isa()),
+                cpu.logical_cores, starface::simd_target_name(starface::selected_simd_target()),
                 cpu.features.present().c_str());
   return text + ("\nthreading: " + starface::threading_summary());
 }

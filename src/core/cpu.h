@@ -1,21 +1,35 @@
 // What the CPU offers, detected at run time (one binary runs on AVX2-only and AVX-512
-// machines), and the FP32 FMA peak it reaches: the floor every timing is measured against.
+// machines), which SIMD target our own kernels run, and the FP32 FMA peak the CPU reaches:
+// the floor every timing is measured against. The one place ISA facts come from.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-// Our plain C++ kernels marked with this are compiled by GCC for AVX-512, AVX2 and baseline
-// x86-64 and the widest the CPU runs is picked at load time. Elsewhere (aarch64) there is one
-// baseline build, which the compiler vectorises for NEON on its own.
-#if defined(__x86_64__)
-#define STARFACE_ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define STARFACE_ISA_CLONES
-#endif
-
 namespace starface {
+
+// The SIMD targets every own kernel is compiled for by Google Highway, widest first
+// (Highway's AVX3 = AVX-512 F/VL/DQ/BW, AVX2 with FMA, and its portable target). On aarch64
+// kScalar runs the NEON baseline, which every arm64 CPU has; the x86 targets never run there.
+// Each kernel picks its code through core/simd_dispatch.h with selected_simd_target().
+enum class SimdTarget { kAvx512, kAvx2, kScalar };
+const char* simd_target_name(SimdTarget target);  // "avx512", "avx2", "scalar"
+// "avx512" / "avx2" / "scalar", or nullopt.
+std::optional<SimdTarget> parse_simd_target(const std::string& name);
+// Whether this CPU runs `target` (as Highway detects it, OS register state included;
+// kScalar always).
+bool simd_target_supported(SimdTarget target);
+// The widest target this CPU runs, whatever the cap.
+SimdTarget widest_simd_target();
+// The widest supported target, capped by set_max_simd_target() or else by the environment
+// variable STARFACE_X86_MAX_ISA ("avx2", "scalar"; read once, unknown values ignored): the
+// hook tests and benchmarks use to run the narrower code on a wide CPU.
+SimdTarget selected_simd_target();
+// Caps selected_simd_target() (nullopt lifts the cap, the variable included). Kernels pick
+// their target per call; Winograd layers keep the one they were built for.
+void set_max_simd_target(std::optional<SimdTarget> cap);
 
 // Instruction-set extensions the kernels and the FMA probe care about. Each flag means the
 // CPU has it and the OS saves its registers, so code using it can run.
@@ -46,17 +60,11 @@ struct CpuInfo {
 
 CpuInfo cpu_info();
 
-// The FMA kernels measure_fma_peak can run, widest first.
-enum class FmaPath { kAvx512, kAvx2, kScalar };
-const char* fma_path_name(FmaPath path);  // "avx512", "avx2", "scalar"
-// The widest path this CPU can run.
-FmaPath widest_fma_path(const CpuFeatures& features);
-
 struct PeakResult {
-  FmaPath path = FmaPath::kScalar;  // the kernel behind gflops
-  int threads = 0;                  // threads that actually ran
-  double gflops = 0;                // FP32 FLOP/s (2 per lane per FMA) summed over threads, 1e9
-  double per_thread_gflops = 0;     // gflops / threads
+  SimdTarget path = SimdTarget::kScalar;  // the kernel behind gflops
+  int threads = 0;                        // threads that actually ran
+  double gflops = 0;             // FP32 FLOP/s (2 per lane per FMA) summed over threads, 1e9
+  double per_thread_gflops = 0;  // gflops / threads
   // The 8-wide AVX2+FMA figure: equal to gflops when path is kAvx2, measured separately
   // when path is kAvx512 (so users see whether 512-bit FMAs are worth it here), 0 when the
   // CPU has no AVX2+FMA.
@@ -69,9 +77,9 @@ struct PeakResult {
 // measurement, then unpinned), on the widest path the CPU has. Mirrors
 // shared/bench/fma_peak.c: 12 independent FMA chains per thread, iteration count calibrated
 // per thread, best of 3 trials of about `seconds_per_trial` each. Throws kBadArgument for
-// threads < 1 or seconds_per_trial <= 0.
+// threads < 1 or seconds_per_trial <= 0. The widest target is taken whatever the cap.
 PeakResult measure_fma_peak(int threads, double seconds_per_trial);
-// The same on a given path (kBadArgument when this CPU cannot run it); avx2_gflops is left 0.
-PeakResult measure_fma_peak_on(FmaPath path, int threads, double seconds_per_trial);
+// The same on a given target (kBadArgument when this CPU cannot run it); avx2_gflops is left 0.
+PeakResult measure_fma_peak_on(SimdTarget path, int threads, double seconds_per_trial);
 
 }  // namespace starface

@@ -6,6 +6,8 @@
 #include <limits>
 #include <new>
 
+#include "core/float_convert.h"
+
 namespace starface {
 
 size_t dtype_size(DType dtype) {
@@ -285,6 +287,15 @@ Tensor Tensor::to_float32() const {
   float* dst = out.data<float>();
   const int64_t n = numel();
   const std::byte* raw = src.bytes();
+  if (dtype_ == DType::kFloat16 || dtype_ == DType::kBFloat16) {
+    const auto* bits = reinterpret_cast<const uint16_t*>(raw);
+    if (dtype_ == DType::kFloat16) {
+      widen_float16(bits, dst, n);
+    } else {
+      widen_bfloat16(bits, dst, n);
+    }
+    return out;
+  }
   auto load = [raw](int64_t i, auto type_tag) {
     decltype(type_tag) v;
     std::memcpy(&v, raw + i * sizeof(v), sizeof(v));
@@ -292,12 +303,6 @@ Tensor Tensor::to_float32() const {
   };
   for (int64_t i = 0; i < n; ++i) {
     switch (dtype_) {
-      case DType::kFloat16:
-        dst[i] = half_to_float(load(i, uint16_t{}));
-        break;
-      case DType::kBFloat16:
-        dst[i] = bfloat16_to_float(load(i, uint16_t{}));
-        break;
       case DType::kFloat64:
         dst[i] = static_cast<float>(load(i, double{}));
         break;
@@ -316,7 +321,9 @@ Tensor Tensor::to_float32() const {
       case DType::kInt8:
         dst[i] = static_cast<float>(load(i, int8_t{}));
         break;
-      case DType::kFloat32:
+      case DType::kFloat32:  // returned above, as are the 16-bit floats
+      case DType::kFloat16:
+      case DType::kBFloat16:
         break;
     }
   }

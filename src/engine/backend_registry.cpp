@@ -2,7 +2,7 @@
 
 #include "backends/onednn/onednn_backend.h"
 #include "backends/ref/ref_backend.h"
-#include "backends/x86/winograd.h"
+#include "core/cpu.h"
 #include "core/error.h"
 #include "graph/passes/passes.h"
 
@@ -32,7 +32,7 @@ Backend reference_backend() {
 std::string onednn_description(const graph::ConvPrecisions& precisions) {
   std::string info = "onednn (" + backends::onednn::isa_name() + ")";
   if (precisions.uses(graph::Precision::kFp32Winograd)) {
-    info += ", winograd " + std::string(backends::x86::isa_name(backends::x86::selected_isa()));
+    info += ", winograd " + std::string(simd_target_name(selected_simd_target()));
   }
   if (precisions.uses(graph::Precision::kBf16)) info += ", bf16 convs (avx512_bf16)";
   if (precisions.uses(graph::Precision::kInt8)) {

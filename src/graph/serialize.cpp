@@ -4,10 +4,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 namespace starface::graph {
 
 namespace {
@@ -198,32 +194,6 @@ class Reader {
   std::string source_;
 };
 
-// float16 -> float32 for a whole tensor: F16C converts 8 values per instruction where the
-// CPU has it, which keeps loading a float16 model file as fast as a float32 one.
-#if defined(__x86_64__)
-__attribute__((target("avx,f16c"))) void widen_f16c(const uint16_t* src, float* dst, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
-  }
-  for (; i < n; ++i) dst[i] = half_to_float(src[i]);
-}
-#endif
-
-Tensor widen_to_float32(const Tensor& t) {
-  if (t.dtype() == DType::kFloat32) return t.contiguous();
-#if defined(__x86_64__)
-  if (t.dtype() == DType::kFloat16 && __builtin_cpu_supports("f16c")) {
-    const Tensor src = t.contiguous();
-    Tensor out(DType::kFloat32, t.shape());
-    widen_f16c(reinterpret_cast<const uint16_t*>(src.bytes()), out.data<float>(), src.numel());
-    return out;
-  }
-#endif
-  return t.to_float32();
-}
-
 }  // namespace
 
 Graph deserialize(const std::string& text, const TensorMap& constants, const std::string& source) {
@@ -264,7 +234,7 @@ Graph deserialize(const std::string& text, const TensorMap& constants, const std
                                             dtype_name(it->second.dtype()) + ", not a float");
     }
     if (!used.insert(key).second) r.corrupt("tensor '" + key + "' is named twice");
-    g.add_constant(r.text(c, "name", "constant"), widen_to_float32(it->second));
+    g.add_constant(r.text(c, "name", "constant"), it->second.to_float32());
   }
   for (const auto& [key, t] : constants) {
     if (!used.count(key)) {

@@ -168,7 +168,7 @@ AutoModelReport convert_auto(const std::string& checkpoint, const std::string& o
 
 std::string cpu_kind() {
   const CpuFeatures f = cpu_info().features;
-  std::string kind = fma_path_name(widest_fma_path(f));
+  std::string kind = simd_target_name(widest_simd_target());
   if (f.avx512_vnni || f.avx_vnni) kind += "-vnni";
   if (f.avx512_bf16) kind += "-bf16";
   return kind;

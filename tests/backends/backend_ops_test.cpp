@@ -17,7 +17,7 @@
 
 #include "backends/op_table.h"
 #include "backends/ref/ref_backend.h"
-#include "backends/x86/winograd.h"
+#include "core/cpu.h"
 #include "core/timer.h"
 #include "engine/backend_registry.h"
 #include "engine/placement.h"
@@ -132,7 +132,7 @@ void limit_to_avx2() {
   if (dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2) != dnnl::status::success) {
     std::fprintf(stderr, "backend_ops_test: oneDNN refused to limit its ISA to avx2\n");
   }
-  backends::x86::set_max_isa(backends::x86::Isa::kAvx2);
+  set_max_simd_target(SimdTarget::kAvx2);
 }
 
 }  // namespace

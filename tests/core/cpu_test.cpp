@@ -30,39 +30,55 @@ TEST(Cpu, FeatureListNamesEachFlagOnce) {
   EXPECT_EQ(CpuFeatures{}.present(), "");
 }
 
-TEST(Cpu, WidestPathFollowsTheFeatures) {
-  CpuFeatures f;
-  EXPECT_EQ(widest_fma_path(f), FmaPath::kScalar);
-  f.avx2 = true;
-  EXPECT_EQ(widest_fma_path(f), FmaPath::kScalar);  // AVX2 without FMA has no 8-wide FMA
-  f.fma = true;
-  EXPECT_EQ(widest_fma_path(f), FmaPath::kAvx2);
-  f.avx512f = true;
-  EXPECT_EQ(widest_fma_path(f), FmaPath::kAvx512);
-  EXPECT_STREQ(fma_path_name(FmaPath::kAvx512), "avx512");
-  EXPECT_STREQ(fma_path_name(FmaPath::kAvx2), "avx2");
-  EXPECT_STREQ(fma_path_name(FmaPath::kScalar), "scalar");
+// Highway's detection and the CPUID flags agree on what each target needs.
+TEST(Cpu, SimdTargetsFollowTheFeatures) {
+  const CpuFeatures f = cpu_info().features;
+  EXPECT_TRUE(simd_target_supported(SimdTarget::kScalar));
+  if (simd_target_supported(SimdTarget::kAvx512)) {
+    EXPECT_TRUE(f.avx512f && f.avx512bw && f.avx512vl);
+  }
+  if (simd_target_supported(SimdTarget::kAvx2)) {
+    EXPECT_TRUE(f.avx2 && f.fma);
+  }
+#if defined(__x86_64__)
+  EXPECT_EQ(simd_target_supported(SimdTarget::kAvx2), f.avx2 && f.fma);
+#endif
+  EXPECT_TRUE(simd_target_supported(widest_simd_target()));
+  EXPECT_STREQ(simd_target_name(SimdTarget::kAvx512), "avx512");
+  EXPECT_STREQ(simd_target_name(SimdTarget::kAvx2), "avx2");
+  EXPECT_STREQ(simd_target_name(SimdTarget::kScalar), "scalar");
+  EXPECT_EQ(parse_simd_target("avx2"), SimdTarget::kAvx2);
+  EXPECT_EQ(parse_simd_target("sse"), std::nullopt);
+}
+
+TEST(Cpu, SelectedTargetFollowsTheCap) {
+  const SimdTarget widest = widest_simd_target();
+  set_max_simd_target(SimdTarget::kScalar);
+  EXPECT_EQ(selected_simd_target(), SimdTarget::kScalar);
+  if (simd_target_supported(SimdTarget::kAvx2)) {  // x86 only
+    set_max_simd_target(SimdTarget::kAvx2);
+    EXPECT_EQ(selected_simd_target(), SimdTarget::kAvx2);
+  }
+  set_max_simd_target(std::nullopt);
+  EXPECT_EQ(selected_simd_target(), widest);
 }
 
 TEST(Cpu, PeakOnOneThreadIsPositiveOnASupportedPath) {
-  const CpuFeatures f = cpu_info().features;
   const PeakResult r = measure_fma_peak(1, 0.01);
   EXPECT_EQ(r.threads, 1);
   EXPECT_EQ(r.trials, 3);
   EXPECT_TRUE(std::isfinite(r.gflops));
   EXPECT_GT(r.gflops, 0);
   EXPECT_DOUBLE_EQ(r.per_thread_gflops, r.gflops);
-  EXPECT_EQ(r.path, widest_fma_path(f));
+  EXPECT_EQ(r.path, widest_simd_target());
   switch (r.path) {
-    case FmaPath::kAvx512:
-      EXPECT_TRUE(f.avx512f);
+    case SimdTarget::kAvx512:
       EXPECT_GT(r.avx2_gflops, 0);
       break;
-    case FmaPath::kAvx2:
-      EXPECT_TRUE(f.avx2 && f.fma);
+    case SimdTarget::kAvx2:
       EXPECT_EQ(r.avx2_gflops, r.gflops);
       break;
-    case FmaPath::kScalar:
+    case SimdTarget::kScalar:
       EXPECT_EQ(r.avx2_gflops, 0);
       break;
   }
@@ -70,19 +86,16 @@ TEST(Cpu, PeakOnOneThreadIsPositiveOnASupportedPath) {
 }
 
 TEST(Cpu, EveryRunnablePathMeasures) {
-  const CpuFeatures f = cpu_info().features;
-  for (FmaPath path : {FmaPath::kAvx512, FmaPath::kAvx2, FmaPath::kScalar}) {
-    const bool runnable = path == FmaPath::kScalar || (path == FmaPath::kAvx2 && f.avx2 && f.fma) ||
-                          (path == FmaPath::kAvx512 && f.avx512f);
-    if (!runnable) {
-      EXPECT_THROW(measure_fma_peak_on(path, 1, 0.01), Error) << fma_path_name(path);
+  for (SimdTarget path : {SimdTarget::kAvx512, SimdTarget::kAvx2, SimdTarget::kScalar}) {
+    if (!simd_target_supported(path)) {
+      EXPECT_THROW(measure_fma_peak_on(path, 1, 0.01), Error) << simd_target_name(path);
       continue;
     }
     const PeakResult r = measure_fma_peak_on(path, 2, 0.01);
     EXPECT_EQ(r.path, path);
     EXPECT_GE(r.threads, 1);
-    EXPECT_GT(r.gflops, 0) << fma_path_name(path);
-    EXPECT_TRUE(std::isfinite(r.gflops)) << fma_path_name(path);
+    EXPECT_GT(r.gflops, 0) << simd_target_name(path);
+    EXPECT_TRUE(std::isfinite(r.gflops)) << simd_target_name(path);
   }
 }
 

@@ -3,7 +3,8 @@
 // and nChw{8,16}c through ChannelView), keep padded channels at zero, and accumulate
 // statistics and sums in double, as the reference kernels do, to stay well inside the
 // golden tolerances. OpenMP over (image, group of channels); the inner loops run over
-// adjacent channels, compiled for AVX-512, AVX2 and baseline and chosen at load time.
+// adjacent channels, compiled by Highway for each SimdTarget (core/cpu.h) and chosen per
+// call.
 #pragma once
 
 #include "backends/onednn/layout.h"

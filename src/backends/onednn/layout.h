@@ -8,7 +8,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 
-#include "backends/x86/activation_view.h"
+#include "core/activation_view.h"
 #include "core/tensor.h"
 
 namespace starface::backends::onednn {
@@ -32,7 +32,7 @@ memory::desc with_batch(const memory::desc& desc, int64_t batch);
 // Bytes of one image of a batch-outermost layout.
 size_t image_bytes(const memory::desc& desc);
 
-using ChannelView = x86::ActivationView;
+using ChannelView = ActivationView;
 
 // The view of `desc`, or nullopt for any other layout (kernels then ask for nchw).
 std::optional<ChannelView> channel_view(const memory::desc& desc);

@@ -16,6 +16,7 @@
 #include "backends/onednn/lowering.h"
 #include "backends/onednn/onednn_backend.h"
 #include "backends/x86/winograd.h"
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "core/timer.h"
@@ -23,7 +24,6 @@
 namespace starface::backends::onednn {
 namespace {
 
-using x86::ActivationView;
 using x86::Winograd3x3;
 
 // Timed calls per candidate (the best counts: the machine may be shared and noisy), and
@@ -148,7 +148,8 @@ std::optional<WinogradViews> winograd_views(ProgramBuilder& b, const graph::Node
 }
 
 // The Winograd layer over the node's constant weights, bias and bias map.
-std::unique_ptr<Winograd3x3> make_layer(ProgramBuilder& b, const graph::Node& node, x86::Isa isa) {
+std::unique_ptr<Winograd3x3> make_layer(ProgramBuilder& b, const graph::Node& node,
+                                        SimdTarget isa) {
   const graph::Graph& g = b.graph();
   const ValueId map = graph::conv_bias_map(node);
   const Shape& ws = b.shape(node.inputs[1]);
@@ -163,7 +164,7 @@ std::unique_ptr<Winograd3x3> make_layer(ProgramBuilder& b, const graph::Node& no
 }
 
 DecisionKey decision_key(ProgramBuilder& b, const graph::Node& node, const WinogradViews& v,
-                         x86::Isa isa) {
+                         SimdTarget isa) {
   return {v.in.batch,
           v.in.channels,
           v.out.channels,
@@ -181,7 +182,7 @@ DecisionKey decision_key(ProgramBuilder& b, const graph::Node& node, const Winog
 // whether it timed faster than oneDNN's direct conv, timed the first time the process
 // meets the node's decision key. `timed` then receives the layer made for timing.
 bool winograd_chosen(ProgramBuilder& b, const graph::Node& node, const WinogradViews& v,
-                     x86::Isa isa, std::unique_ptr<Winograd3x3>& timed) {
+                     SimdTarget isa, std::unique_ptr<Winograd3x3>& timed) {
   const DecisionKey key = decision_key(b, node, v, isa);
   std::unique_lock<std::mutex> lock(g_mutex);
   if (g_choice != WinogradChoice::kMeasure) return true;
@@ -230,7 +231,7 @@ void set_winograd_choice(WinogradChoice choice) {
 bool lower_winograd_conv(ProgramBuilder& b, const graph::Node& node) {
   const std::optional<WinogradViews> views = winograd_views(b, node);
   if (!views) return false;
-  const x86::Isa isa = x86::selected_isa();
+  const SimdTarget isa = selected_simd_target();
   // The layer made for timing, kept when Winograd wins.
   std::unique_ptr<Winograd3x3> timed;
   if (!winograd_chosen(b, node, *views, isa, timed)) {

@@ -1,16 +1,7 @@
-// Winograd F(4x4, 3x3): per-ISA kernels (compiled once per Highway target by
-// foreach_target.h re-including this file) and the layer object that drives them.
-//
-// Only three targets are built: AVX3 (AVX-512 F/VL/DQ/BW), AVX2 (with FMA) and the portable
-// scalar one (EMU128, or SCALAR where Highway deems EMU128 broken on the compiler, as it
-// does on GCC 12). SSSE3 / SSE4 would add code nobody runs, and AVX3_DL gives this
-// float-only code nothing over AVX3. On aarch64 Isa::kScalar runs the NEON baseline (Isa
-// has no Arm entry yet); the SVE targets are not built, as their sizeless vectors cannot be
-// held in the arrays the kernels keep their tiles in.
-#ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS \
-  (HWY_SSSE3 | HWY_SSE4 | HWY_AVX3_DL | HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
-#endif
+// Winograd F(4x4, 3x3): per-target kernels (compiled once per Highway target by
+// foreach_target.h re-including this file, for the targets core/simd_targets.h names) and
+// the layer object that drives them.
+#include "core/simd_targets.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/x86/winograd.cpp"
@@ -253,8 +244,10 @@ void OutputTile(const Problem& p, int64_t tile, int64_t c0) {
   }
 }
 
-extern const Kernels kKernels;
-const Kernels kKernels{kLanes, 2 * kLanes, kRows, &InputTile, &GemmRows, &OutputTile};
+const Kernels* KernelTable() {
+  static const Kernels kernels{kLanes, 2 * kLanes, kRows, &InputTile, &GemmRows, &OutputTile};
+  return &kernels;
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace starface::backends::x86::detail
@@ -264,12 +257,14 @@ HWY_AFTER_NAMESPACE();
 
 #include <omp.h>
 
-#include <cstdlib>
-#include <mutex>
-
 #include "core/error.h"
+#include "core/simd_dispatch.h"
 
 namespace starface::backends::x86 {
+
+namespace detail {
+HWY_EXPORT(KernelTable);
+}  // namespace detail
 
 using detail::kChannelPad;
 using detail::Kernels;
@@ -280,54 +275,9 @@ using detail::Problem;
 
 namespace {
 
-// The kernels of `isa`, or null when this build has none.
-const Kernels* compiled_kernels(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx512:
-#if HWY_TARGETS & HWY_AVX3
-      return &detail::N_AVX3::kKernels;
-#else
-      return nullptr;
-#endif
-    case Isa::kAvx2:
-#if HWY_TARGETS & HWY_AVX2
-      return &detail::N_AVX2::kKernels;
-#else
-      return nullptr;
-#endif
-    case Isa::kScalar:
-#if HWY_TARGETS & HWY_EMU128
-      return &detail::N_EMU128::kKernels;
-#elif HWY_TARGETS & HWY_SCALAR
-      return &detail::N_SCALAR::kKernels;
-#else
-      // No portable target is built where the baseline itself is SIMD (NEON on aarch64):
-      // the baseline's kernels, which every CPU of the build's architecture runs.
-      return &detail::HWY_NAMESPACE::kKernels;
-#endif
-  }
-  return nullptr;
-}
-
-int64_t hwy_target(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx512:
-      return HWY_AVX3;
-    case Isa::kAvx2:
-      return HWY_AVX2;
-    case Isa::kScalar:
-      return 0;
-  }
-  return 0;
-}
-
-std::mutex g_cap_mutex;
-std::optional<Isa> g_cap;
-bool g_cap_set = false;
-
-std::optional<Isa> env_cap() {
-  const char* env = std::getenv("STARFACE_X86_MAX_ISA");
-  return env ? parse_isa(env) : std::nullopt;
+// The kernels of `target`.
+const Kernels& compiled_kernels(SimdTarget target) {
+  return *STARFACE_SIMD_FUNCTION(detail::KernelTable, target)();
 }
 
 // Tiles per work item, in micro-kernel rows: enough rows to reuse each weight panel from L1
@@ -431,67 +381,8 @@ int64_t tile_count(int64_t batch, int64_t height, int64_t width) {
 
 }  // namespace
 
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx512:
-      return "avx512";
-    case Isa::kAvx2:
-      return "avx2";
-    case Isa::kScalar:
-      return "scalar";
-  }
-  return "scalar";
-}
-
-std::optional<Isa> parse_isa(const std::string& name) {
-  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kScalar}) {
-    if (name == isa_name(isa)) return isa;
-  }
-  return std::nullopt;
-}
-
-bool isa_supported(Isa isa) {
-  if (!compiled_kernels(isa)) return false;
-  const int64_t target = hwy_target(isa);
-  return target == 0 || (hwy::SupportedTargets() & target) != 0;
-}
-
-void set_max_isa(std::optional<Isa> cap) {
-  const std::lock_guard<std::mutex> lock(g_cap_mutex);
-  g_cap = cap;
-  g_cap_set = true;
-}
-
-Isa selected_isa() {
-  std::optional<Isa> cap;
-  {
-    const std::lock_guard<std::mutex> lock(g_cap_mutex);
-    cap = g_cap_set ? g_cap : env_cap();
-  }
-  // Isa is ordered widest first, so "at most `cap`" means "not before it".
-  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kScalar}) {
-    if (cap && static_cast<int>(isa) < static_cast<int>(*cap)) continue;
-    if (isa_supported(isa)) return isa;
-  }
-  return Isa::kScalar;
-}
-
-ActivationView nchw_view(int64_t batch, int64_t channels, int64_t height, int64_t width) {
-  ActivationView v;
-  v.batch = batch;
-  v.channels = v.padded_channels = channels;
-  v.height = height;
-  v.width = width;
-  v.block = 1;
-  v.pixel = 1;
-  v.row = width;
-  v.block_stride = height * width;
-  v.image = channels * height * width;
-  return v;
-}
-
 Winograd3x3::Winograd3x3(const float* weights, const float* bias, int64_t out_channels,
-                         int64_t in_channels, bool relu, Isa isa, const float* bias_map,
+                         int64_t in_channels, bool relu, SimdTarget isa, const float* bias_map,
                          int64_t map_height, int64_t map_width)
     : isa_(isa), in_channels_(in_channels), out_channels_(out_channels), relu_(relu) {
   if (out_channels < 1 || in_channels < 1) {
@@ -499,11 +390,11 @@ Winograd3x3::Winograd3x3(const float* weights, const float* bias, int64_t out_ch
                                              std::to_string(out_channels) + " x " +
                                              std::to_string(in_channels));
   }
-  if (!isa_supported(isa)) {
-    throw Error(ErrorCode::kBadArgument,
-                std::string("winograd: this CPU cannot run the ") + isa_name(isa) + " kernels");
+  if (!simd_target_supported(isa)) {
+    throw Error(ErrorCode::kBadArgument, std::string("winograd: this CPU cannot run the ") +
+                                             simd_target_name(isa) + " kernels");
   }
-  const Kernels& k = *compiled_kernels(isa);
+  const Kernels& k = compiled_kernels(isa);
   panel_ = k.panel;
   in_stride_ = round_up(in_channels, kChannelPad);
   out_stride_ = round_up(out_channels, std::max(kChannelPad, panel_));
@@ -536,7 +427,7 @@ Winograd3x3::Winograd3x3(const float* weights, const float* bias, int64_t out_ch
 }
 
 size_t Winograd3x3::scratch_floats(int64_t batch, int64_t height, int64_t width) const {
-  const Kernels& k = *compiled_kernels(isa_);
+  const Kernels& k = compiled_kernels(isa_);
   return split_work(k, tile_count(batch, height, width), omp_get_max_threads(), in_stride_,
                     out_stride_)
       .total_floats();
@@ -553,7 +444,7 @@ void Winograd3x3::run(const float* src, const ActivationView& in, float* dst,
                     "," + std::to_string(in.height) + "," + std::to_string(in.width) +
                     "] does not fit the layer");
   }
-  const Kernels& k = *compiled_kernels(isa_);
+  const Kernels& k = compiled_kernels(isa_);
   Problem p;
   p.src = src;
   p.in = in;

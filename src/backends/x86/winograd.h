@@ -7,8 +7,9 @@
 // goes. The output transform (Y = A^T M A) applies the epilogue as it stores: bias, the
 // per-pixel bias map, the residual already in dst, ReLU.
 //
-// Kernels are compiled for AVX-512, AVX2+FMA and portable scalar code (Google Highway: its
-// AVX3, AVX2 and EMU128 / SCALAR targets) and chosen at run time from what the CPU supports. They
+// Kernels are compiled for each SimdTarget (core/cpu.h; Google Highway: its AVX3, AVX2 and
+// EMU128 / SCALAR targets, NEON on aarch64); a layer runs the target it was built for,
+// selected_simd_target() at the caller. They
 // read and write activations in place in any of the layouts ActivationView describes (nhwc,
 // nchw, nChw8c, nChw16c): channels are processed a vector at a time where they are
 // adjacent in memory, one by one where not.
@@ -20,26 +21,10 @@
 #include <string>
 #include <vector>
 
-#include "backends/x86/activation_view.h"
+#include "core/activation_view.h"
+#include "core/cpu.h"
 
 namespace starface::backends::x86 {
-
-// The instruction sets the kernels are built for, widest first.
-enum class Isa { kAvx512, kAvx2, kScalar };
-const char* isa_name(Isa isa);  // "avx512", "avx2", "scalar"
-// "avx512" / "avx2" / "scalar", or nullopt.
-std::optional<Isa> parse_isa(const std::string& name);
-// Whether this CPU runs `isa` (kScalar always).
-bool isa_supported(Isa isa);
-// The widest supported ISA, capped by set_max_isa() or else by the environment variable
-// STARFACE_X86_MAX_ISA ("avx2", "scalar"), read once: the hook tests and benchmarks use to
-// run the narrower paths on a wide CPU. An unknown value of the variable is ignored.
-Isa selected_isa();
-// Caps selected_isa() (nullopt lifts the cap). Affects kernels constructed afterwards.
-void set_max_isa(std::optional<Isa> cap);
-
-// A dense nchw view of [batch, channels, height, width].
-ActivationView nchw_view(int64_t batch, int64_t channels, int64_t height, int64_t width);
 
 // One 3x3 convolution layer with its weights transformed for one ISA.
 class Winograd3x3 {
@@ -49,10 +34,10 @@ class Winograd3x3 {
   // image (then the output must be map_height x map_width). Throws kBadArgument for
   // non-positive channel counts or an ISA this CPU cannot run.
   Winograd3x3(const float* weights, const float* bias, int64_t out_channels, int64_t in_channels,
-              bool relu, Isa isa, const float* bias_map = nullptr, int64_t map_height = 0,
+              bool relu, SimdTarget isa, const float* bias_map = nullptr, int64_t map_height = 0,
               int64_t map_width = 0);
 
-  Isa isa() const { return isa_; }
+  SimdTarget isa() const { return isa_; }
   int64_t in_channels() const { return in_channels_; }
   int64_t out_channels() const { return out_channels_; }
   // Bytes of transformed weights, bias and bias map this layer holds.
@@ -74,7 +59,7 @@ class Winograd3x3 {
            bool accumulate, float* scratch, size_t scratch_size) const;
 
  private:
-  Isa isa_;
+  SimdTarget isa_;
   int64_t in_channels_, out_channels_;
   int64_t in_stride_, out_stride_;  // padded channel counts of the transformed matrices
   int64_t panel_;                   // output channels per GEMM panel for isa_

@@ -12,7 +12,7 @@ namespace {
 
 const bool kLimited = dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2) == dnnl::status::success;
 const bool kOursLimited = [] {
-  starface::backends::x86::set_max_isa(starface::backends::x86::Isa::kAvx2);
+  starface::set_max_simd_target(starface::SimdTarget::kAvx2);
   return true;
 }();
 
@@ -22,7 +22,7 @@ TEST(OnednnAvx2, DispatchIsLimitedToAvx2) {
   // A CPU without AVX2 falls back further; every CPU this project targets has it.
   EXPECT_EQ(isa, "avx2");
   ASSERT_TRUE(kOursLimited);
-  EXPECT_EQ(starface::backends::x86::selected_isa(), starface::backends::x86::Isa::kAvx2);
+  EXPECT_EQ(starface::selected_simd_target(), starface::SimdTarget::kAvx2);
 }
 
 }  // namespace

@@ -1,14 +1,17 @@
 // Our kernels (head ops and ScaleShift) on every layout they accept (nchw, nhwc, nChw8c, nChw16c),
 // whichever one oneDNN happens to choose on this CPU, against the reference kernels; padded
-// channels of blocked layouts must come out as zeros.
+// channels of blocked layouts must come out as zeros; and every SIMD target they are
+// compiled for against the portable one, bit for bit.
 #include "backends/onednn/head_kernels.h"
 
 #include <gtest/gtest.h>
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
 
 #include "backends/onednn/scale_shift_kernel.h"
 #include "backends/ref/kernels.h"
+#include "core/cpu.h"
 #include "support/fixtures.h"
 
 namespace starface::backends::onednn {
@@ -129,6 +132,59 @@ TEST_P(HeadKernels, ScaleShiftMatchesReference) {
       EXPECT_LE(max_abs_diff(to_dense(out, shape), want), 4e-7) << shape_str(shape);
       expect_zero_padding(out);
     }
+  }
+}
+
+// What each kernel writes for one input, as raw bytes, with every own kernel at one target.
+std::vector<std::vector<uint8_t>> kernel_outputs(const ChannelView& v, const float* x,
+                                                 const float* scales, const float* shifts) {
+  const size_t floats = static_cast<size_t>(v.batch * v.image);
+  std::vector<std::vector<uint8_t>> out;
+  auto keep = [&out](const void* data, size_t bytes) {
+    const uint8_t* b = static_cast<const uint8_t*>(data);
+    out.emplace_back(b, b + bytes);
+  };
+  std::vector<float> y(floats, 7.0f);
+  instance_norm(v, x, y.data(), 1e-5f);
+  keep(y.data(), floats * sizeof(float));
+  std::vector<float> centres(static_cast<size_t>(v.batch * v.channels * 2), 7.0f);
+  soft_argmax(v, x, centres.data());
+  keep(centres.data(), centres.size() * sizeof(float));
+  for (bool relu : {false, true}) {
+    std::fill(y.begin(), y.end(), 7.0f);
+    scale_shift(v, x, y.data(), scales, shifts, relu);
+    keep(y.data(), floats * sizeof(float));
+  }
+  std::vector<uint8_t> q(floats, 7);
+  scale_shift_relu_u8(v, x, q.data(), scales, shifts);
+  keep(q.data(), q.size());
+  return out;
+}
+
+// Every SIMD target this CPU runs gives the portable target's bits: the double sums keep
+// their order and the multiply-adds are fused on each.
+TEST_P(HeadKernels, EverySimdTargetMatchesTheScalarTarget) {
+  const char* names[] = {"instance_norm", "soft_argmax", "scale_shift", "scale_shift relu",
+                         "scale_shift_relu_u8"};
+  for (const Shape& shape : {Shape{2, 98, 9, 7}, Shape{1, 64, 32, 32}, Shape{1, 5, 4, 6}}) {
+    const Tensor x = random_tensor(shape, 7, -40.0f, 300.0f);
+    const memory in = to_layout(x);
+    const ChannelView v = *channel_view(in.get_desc());
+    const Tensor scale = random_tensor({v.padded_channels}, 8, -1.5f, 1.5f);
+    const Tensor shift = random_tensor({v.padded_channels}, 9, -3.0f, 3.0f);
+    set_max_simd_target(SimdTarget::kScalar);
+    const auto want = kernel_outputs(v, floats(in), scale.data<float>(), shift.data<float>());
+    for (SimdTarget target : {SimdTarget::kAvx512, SimdTarget::kAvx2}) {
+      if (!simd_target_supported(target)) continue;
+      set_max_simd_target(target);
+      ASSERT_EQ(selected_simd_target(), target);
+      const auto got = kernel_outputs(v, floats(in), scale.data<float>(), shift.data<float>());
+      for (size_t k = 0; k < want.size(); ++k) {
+        EXPECT_TRUE(got[k] == want[k])
+            << names[k] << " on " << simd_target_name(target) << " " << shape_str(shape);
+      }
+    }
+    set_max_simd_target(std::nullopt);
   }
 }
 

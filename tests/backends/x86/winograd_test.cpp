@@ -1,5 +1,5 @@
 // The Winograd F(4x4, 3x3) kernel against the reference convolution, on every ISA this CPU
-// runs (forced through set_max_isa), every activation layout, odd channel counts, map sizes
+// runs (forced through set_max_simd_target), every activation layout, odd channel counts, map sizes
 // that are not multiples of the 4x4 tile, batches 1..3 and every epilogue combination.
 //
 // Error bound. Winograd computes Y = A^T [sum_ci (G g G^T) . (B^T d B)] A, and its float
@@ -194,15 +194,16 @@ struct Case {
   Layout layout;
 };
 
-std::string describe(const Case& c, Isa isa) {
-  return std::string(isa_name(isa)) + " " + layout_name(c.layout) + " N" + std::to_string(c.batch) +
-         " Ci" + std::to_string(c.in_channels) + " Co" + std::to_string(c.out_channels) + " " +
-         std::to_string(c.height) + "x" + std::to_string(c.width) + (c.relu ? " relu" : "") +
-         (c.map ? " map" : "") + (c.residual ? " residual" : "");
+std::string describe(const Case& c, SimdTarget isa) {
+  return std::string(simd_target_name(isa)) + " " + layout_name(c.layout) + " N" +
+         std::to_string(c.batch) + " Ci" + std::to_string(c.in_channels) + " Co" +
+         std::to_string(c.out_channels) + " " + std::to_string(c.height) + "x" +
+         std::to_string(c.width) + (c.relu ? " relu" : "") + (c.map ? " map" : "") +
+         (c.residual ? " residual" : "");
 }
 
 // Runs one case; returns the worst |error| / bound.
-double check_case(const Case& c, Isa isa, uint32_t seed) {
+double check_case(const Case& c, SimdTarget isa, uint32_t seed) {
   const std::string what = describe(c, isa);
   const Tensor x = random_tensor({c.batch, c.in_channels, c.height, c.width}, seed);
   const float bound_w = 1.5f / std::sqrt(static_cast<float>(c.in_channels * 9));
@@ -264,10 +265,10 @@ double check_case(const Case& c, Isa isa, uint32_t seed) {
   return worst;
 }
 
-std::vector<Isa> isas_here() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kScalar}) {
-    if (isa_supported(isa)) isas.push_back(isa);
+std::vector<SimdTarget> isas_here() {
+  std::vector<SimdTarget> isas;
+  for (SimdTarget isa : {SimdTarget::kAvx512, SimdTarget::kAvx2, SimdTarget::kScalar}) {
+    if (simd_target_supported(isa)) isas.push_back(isa);
   }
   return isas;
 }
@@ -275,9 +276,9 @@ std::vector<Isa> isas_here() {
 TEST(Winograd, ScalarAndAvx2AreAlwaysThere) {
   // Every x86-64 CPU this project targets has AVX2+FMA; scalar runs anywhere (on aarch64 it
   // is the NEON baseline).
-  EXPECT_TRUE(isa_supported(Isa::kScalar));
+  EXPECT_TRUE(simd_target_supported(SimdTarget::kScalar));
 #if defined(__x86_64__)
-  EXPECT_TRUE(isa_supported(Isa::kAvx2));
+  EXPECT_TRUE(simd_target_supported(SimdTarget::kAvx2));
 #endif
 }
 
@@ -294,7 +295,7 @@ TEST(Winograd, MatchesReferenceOnEveryIsaLayoutAndEpilogue) {
                          // 60 tiles: several chunks per thread on every ISA.
                          {2, 19, 35, 21, 18, false, false, false, Layout::kNhwc}};
   uint32_t seed = 100;
-  for (Isa isa : isas_here()) {
+  for (SimdTarget isa : isas_here()) {
     double worst = 0;
     for (Case shape : shapes) {
       for (int epilogue = 0; epilogue < 8; ++epilogue) {
@@ -306,36 +307,22 @@ TEST(Winograd, MatchesReferenceOnEveryIsaLayoutAndEpilogue) {
       }
     }
     // Far below 1 in practice; printed so a drift toward the bound shows up in logs.
-    std::printf("%s: worst error / bound %.3g\n", isa_name(isa), worst);
+    std::printf("%s: worst error / bound %.3g\n", simd_target_name(isa), worst);
   }
 }
 
 TEST(Winograd, EveryLayoutOnEveryIsa) {
   uint32_t seed = 900;
-  for (Isa isa : isas_here()) {
+  for (SimdTarget isa : isas_here()) {
     for (Layout layout : {Layout::kNchw, Layout::kNhwc, Layout::kNChw8c, Layout::kNChw16c}) {
       check_case({2, 19, 21, 9, 7, true, true, true, layout}, isa, seed += 10);
     }
   }
 }
 
-TEST(Winograd, SelectedIsaFollowsTheCap) {
-  const Isa widest = selected_isa();
-  set_max_isa(Isa::kScalar);
-  EXPECT_EQ(selected_isa(), Isa::kScalar);
-  if (isa_supported(Isa::kAvx2)) {  // x86 only
-    set_max_isa(Isa::kAvx2);
-    EXPECT_EQ(selected_isa(), Isa::kAvx2);
-  }
-  set_max_isa(std::nullopt);
-  EXPECT_EQ(selected_isa(), widest);
-  EXPECT_EQ(parse_isa("avx2"), Isa::kAvx2);
-  EXPECT_EQ(parse_isa("sse"), std::nullopt);
-}
-
 TEST(Winograd, RejectsViewsThatDoNotFit) {
   const std::vector<float> w(4 * 3 * 9, 0.1f), b(4, 0.0f);
-  const Winograd3x3 layer(w.data(), b.data(), 4, 3, false, Isa::kScalar);
+  const Winograd3x3 layer(w.data(), b.data(), 4, 3, false, SimdTarget::kScalar);
   std::vector<float> src(2 * 3 * 8 * 8), dst(2 * 4 * 8 * 8), scratch(layer.scratch_floats(2, 8, 8));
   EXPECT_THROW(layer.run(src.data(), nchw_view(2, 5, 8, 8), dst.data(), nchw_view(2, 4, 8, 8),
                          false, scratch.data(), scratch.size()),
@@ -346,7 +333,7 @@ TEST(Winograd, RejectsViewsThatDoNotFit) {
   EXPECT_THROW(layer.run(src.data(), nchw_view(2, 3, 8, 8), dst.data(), nchw_view(2, 4, 8, 8),
                          false, scratch.data(), 10),
                Error);
-  EXPECT_THROW(Winograd3x3(w.data(), b.data(), 0, 3, false, Isa::kScalar), Error);
+  EXPECT_THROW(Winograd3x3(w.data(), b.data(), 0, 3, false, SimdTarget::kScalar), Error);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
-// How a rank-4 float activation lies in memory (nchw, nhwc or nChw{8,16}c): what the oneDNN
-// backend's own kernels and the Winograd kernels both index by.
+// How a rank-4 float activation lies in memory (nchw, nhwc or nChw{8,16}c): what every own
+// kernel indexes by (the oneDNN backend's head and ScaleShift kernels, Winograd). Generic, so
+// it lives in core, beside Tensor, for any backend to use.
 #pragma once
 
 #include <cstdint>
 
-namespace starface::backends::x86 {
+namespace starface {
 
 // A rank-4 float activation: element (n, c, h, w) lies at
 // n * image + (c / block) * block_stride + c % block + h * row + w * pixel floats.
@@ -23,4 +24,19 @@ struct ActivationView {
   }
 };
 
-}  // namespace starface::backends::x86
+// A dense nchw view of [batch, channels, height, width].
+inline ActivationView nchw_view(int64_t batch, int64_t channels, int64_t height, int64_t width) {
+  ActivationView v;
+  v.batch = batch;
+  v.channels = v.padded_channels = channels;
+  v.height = height;
+  v.width = width;
+  v.block = 1;
+  v.pixel = 1;
+  v.row = width;
+  v.block_stride = height * width;
+  v.image = channels * height * width;
+  return v;
+}
+
+}  // namespace starface
