@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "core/timer.h"
 #include "eval/sensitivity.h"
 #include "nets/common/model_file.h"
 #include "pipeline/auto_model.h"
@@ -274,8 +275,11 @@ void run_convert(const ConvertFlags& f) {
   std::vector<Tensor> held_out;
   // The checkpoint's optimized graph, for the checks and the report, and its net's crop.
   std::optional<OptimizedNetwork> exact;
+  double load_ms = 0;
   if (int8 || f.report || !f.fp32_convs.empty()) {
+    const Timer load_timer;
     exact = load_optimized(f.checkpoint, options.weights);
+    load_ms = load_timer.elapsed_ms();
     check_int8_convs(exact->graph, f.report_convs, "--report-convs");
     check_int8_convs(exact->graph, f.fp32_convs, "--fp32-convs");
   }
@@ -288,7 +292,10 @@ void run_convert(const ConvertFlags& f) {
     }
     options.calibration_inputs = std::move(crops);
   }
-  const ConvertReport r = convert_model(f.checkpoint, f.output, options);
+  // Converted from the network loaded above where there is one, not read again.
+  ConvertReport r = exact ? convert_model(*exact, f.output, options)
+                          : convert_model(f.checkpoint, f.output, options);
+  if (exact) r.load_ms = load_ms;
   std::optional<Sensitivity> sensitivity;
   if (f.report) sensitivity = measure_sensitivity(f, exact->graph, r.int8, held_out);
   const int64_t input_bytes = static_cast<int64_t>(std::filesystem::file_size(f.checkpoint));

@@ -111,20 +111,37 @@ Network load_network(const std::string& path, const std::string& weights) {
 
 }  // namespace
 
-ConvertReport convert_model(const std::string& checkpoint, const std::string& output,
-                            const ConvertOptions& options) {
+namespace {
+
+void check_convert_options(const ConvertOptions& options) {
   check_weights_option(options.weights);
   const auto precisions = nets::storage_precisions();
   if (std::find(precisions.begin(), precisions.end(), options.precision) == precisions.end()) {
     throw Error(ErrorCode::kBadArgument, "unknown model file precision '" + options.precision +
                                              "' (available: fp32, fp16, int8)");
   }
-  ConvertReport report;
+}
+
+}  // namespace
+
+ConvertReport convert_model(const std::string& checkpoint, const std::string& output,
+                            const ConvertOptions& options) {
+  check_convert_options(options);  // before the checkpoint is read
   const Timer load_timer;
-  Network n = load_network(checkpoint, options.weights);
-  // Every output stays, so infer's heat maps and the per-stack goldens still run from it.
-  graph::Graph optimized = graph::passes::optimize(n.graph);
-  report.load_ms = load_timer.elapsed_ms();
+  const OptimizedNetwork network = load_optimized(checkpoint, options.weights);
+  const double load_ms = load_timer.elapsed_ms();
+  ConvertReport report = convert_model(network, output, options);
+  report.load_ms = load_ms;
+  return report;
+}
+
+ConvertReport convert_model(const OptimizedNetwork& network, const std::string& output,
+                            const ConvertOptions& options) {
+  check_convert_options(options);
+  ConvertReport report;
+  // A copy: bias corrections replace constants in it. Every output stays, so infer's heat
+  // maps and the per-stack goldens still run from the file.
+  graph::Graph optimized = network.graph;
   nets::ModelFileInfo info;
   if (options.precision == "int8") {
     const Timer calibrate_timer;
@@ -139,11 +156,11 @@ ConvertReport convert_model(const std::string& checkpoint, const std::string& ou
   }
   const Timer write_timer;
   info.precision = options.precision;
-  info.source = n.source.checkpoint;
-  info.weights = n.source.weights;
-  nets::write_model_file(output, optimized, n.net, info);
+  info.source = network.source.checkpoint;
+  info.weights = network.source.weights;
+  nets::write_model_file(output, optimized, network.net, info);
   report.write_ms = write_timer.elapsed_ms();
-  report.net = n.net;
+  report.net = network.net;
   report.nodes = static_cast<int>(optimized.nodes().size());
   for (const graph::Value& v : optimized.values()) report.constants += v.is_constant() ? 1 : 0;
   report.bytes = static_cast<int64_t>(std::filesystem::file_size(output));

@@ -99,12 +99,6 @@ struct ConvertReport {
   graph::Int8Calibration int8;  // precision "int8"
 };
 
-// Writes the optimized model file of a checkpoint (or re-encodes a model file): the graph
-// after the passes, keeping every output, so every subcommand runs from it. Nothing is
-// written unless the checkpoint loads; errors name the file at fault.
-ConvertReport convert_model(const std::string& checkpoint, const std::string& output,
-                            const ConvertOptions& options = {});
-
 // A network after the passes (every output kept) and where it came from, without a plan:
 // what calibration and the precision search run on.
 struct OptimizedNetwork {
@@ -114,6 +108,17 @@ struct OptimizedNetwork {
 };
 // Loads a checkpoint or model file as Engine::load does (errors name the file).
 OptimizedNetwork load_optimized(const std::string& path, const std::string& weights = "net");
+
+// Writes the optimized model file of a checkpoint (or re-encodes a model file): the graph
+// after the passes, keeping every output, so every subcommand runs from it. Nothing is
+// written unless the checkpoint loads; errors name the file at fault.
+ConvertReport convert_model(const std::string& checkpoint, const std::string& output,
+                            const ConvertOptions& options = {});
+// The same for a network already loaded with load_optimized (its weights entry is the
+// one it was loaded with): what `convert` and precision auto use after calibrating on it,
+// instead of reading the checkpoint again. ConvertReport::load_ms is left 0.
+ConvertReport convert_model(const OptimizedNetwork& network, const std::string& output,
+                            const ConvertOptions& options = {});
 
 class Engine {
  public:

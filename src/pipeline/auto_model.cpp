@@ -162,7 +162,7 @@ AutoModelReport convert_auto(const std::string& checkpoint, const std::string& o
   c.int8 = r.choice.int8;
   c.assignment = r.choice.precisions;
   c.precision_search = precision_search_json(r, options).dump();
-  r.convert = convert_model(checkpoint, output, c);
+  r.convert = convert_model(network, output, c);
   return r;
 }
 
