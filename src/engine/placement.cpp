@@ -60,18 +60,6 @@ Graph segment_graph(const Graph& g, const std::vector<int>& nodes, ValueId input
   return sub;
 }
 
-// Which values the requested ones depend on.
-std::vector<bool> needed_values(const Graph& g, const std::vector<ValueId>& requested) {
-  std::vector<bool> needed(g.values().size(), false);
-  for (ValueId v : requested) needed[v] = true;
-  const auto& nodes = g.nodes();
-  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-    if (!needed[it->output]) continue;
-    for (ValueId v : it->inputs) needed[v] = true;
-  }
-  return needed;
-}
-
 }  // namespace
 
 PlacedPlan::PlacedPlan(const Graph& graph, const Backend& backend,
@@ -178,9 +166,9 @@ TensorMap PlacedPlan::run(const Tensor& input, const std::vector<std::string>& o
   graph::check_batch_input(graph_, input);
   std::vector<ValueId> requested;
   for (const std::string& name : outputs) requested.push_back(values_.resolve(name));
-  const std::vector<bool> needed = needed_values(graph_, requested);
   std::vector<bool> keep(graph_.values().size(), false);
   for (ValueId v : requested) keep[v] = true;
+  const std::vector<bool> needed = graph::needed_values(graph_, keep);
   std::vector<Tensor> slots(graph_.values().size());
   slots[graph_.input()] = input.contiguous();
   profile_.clear();

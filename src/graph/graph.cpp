@@ -323,6 +323,15 @@ void check_well_formed(const Graph& g, const std::string& who) {
   }
 }
 
+std::vector<bool> needed_values(const Graph& graph, std::vector<bool> requested) {
+  const auto& nodes = graph.nodes();
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    if (!requested[it->output]) continue;
+    for (ValueId v : it->inputs) requested[v] = true;
+  }
+  return requested;
+}
+
 void check_batch_input(const Graph& g, const Tensor& input) {
   const Value& in = g.value(g.input());
   const Shape& want = in.shape;

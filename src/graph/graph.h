@@ -155,6 +155,10 @@ void check_well_formed(const Graph& graph, const std::string& who);
 // input's shape apart from N >= 1.
 void check_batch_input(const Graph& graph, const Tensor& input);
 
+// Per value: whether computing the `requested` values (marked per value) needs it, the
+// requested ones included. What every plan runs for a set of outputs.
+std::vector<bool> needed_values(const Graph& graph, std::vector<bool> requested);
+
 // The legacy nearest source index (PyTorch's F.interpolate(mode="nearest")) of output
 // index `dst` when `in` cells are resized to `out`: the scale is computed in float32, as
 // PyTorch does, so odd sizes (23 -> 45) pick the same cells.

@@ -8,15 +8,11 @@ namespace {
 using graph::OpKind;
 using graph::ValueId;
 
+// Per node: whether it computes a value the requested ones need.
 std::vector<bool> needed_nodes(const graph::Graph& g, const std::vector<bool>& requested) {
-  const auto& nodes = g.nodes();
-  std::vector<bool> needed_value = requested;
-  std::vector<bool> needed(nodes.size(), false);
-  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
-    if (!needed_value[nodes[i].output]) continue;
-    needed[i] = true;
-    for (ValueId v : nodes[i].inputs) needed_value[v] = true;
-  }
+  const std::vector<bool> needed_value = graph::needed_values(g, requested);
+  std::vector<bool> needed(g.nodes().size(), false);
+  for (size_t i = 0; i < needed.size(); ++i) needed[i] = needed_value[g.nodes()[i].output];
   return needed;
 }
 

@@ -94,19 +94,13 @@ struct Liveness {
 Liveness liveness(const graph::Graph& g,
                   const std::vector<std::pair<std::string, ValueId>>& requested) {
   const size_t count = g.values().size();
-  Liveness l{std::vector<bool>(count, false), std::vector<bool>(count, false),
-             std::vector<int>(count, -1)};
-  for (const auto& [name, v] : requested) {
-    l.needed[v] = true;
-    l.keep[v] = true;
-  }
+  Liveness l{{}, std::vector<bool>(count, false), std::vector<int>(count, -1)};
+  for (const auto& [name, v] : requested) l.keep[v] = true;
+  l.needed = graph::needed_values(g, l.keep);
   const auto& nodes = g.nodes();
-  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
+  for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
     if (!l.needed[nodes[i].output]) continue;
-    for (ValueId v : nodes[i].inputs) {
-      l.needed[v] = true;
-      l.last_use[v] = std::max(l.last_use[v], i);
-    }
+    for (ValueId v : nodes[i].inputs) l.last_use[v] = i;
   }
   return l;
 }
