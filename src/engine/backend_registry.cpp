@@ -4,6 +4,8 @@
 #include "backends/ref/ref_backend.h"
 #include "core/cpu.h"
 #include "core/error.h"
+#include "core/text.h"
+#include "engine/compile.h"
 #include "graph/passes/passes.h"
 
 namespace starface {
@@ -64,12 +66,6 @@ std::vector<Backend>& table() {
   return backends;
 }
 
-std::string names() {
-  std::string text;
-  for (const Backend& b : table()) text += (text.empty() ? "" : ", ") + b.name;
-  return text;
-}
-
 }  // namespace
 
 const std::vector<Backend>& registered_backends() { return table(); }
@@ -78,8 +74,8 @@ const Backend& find_backend(const std::string& name) {
   for (const Backend& b : table()) {
     if (b.name == name) return b;
   }
-  throw Error(ErrorCode::kBadArgument,
-              "unknown backend '" + name + "' (available: " + names() + ")");
+  throw Error(ErrorCode::kBadArgument, "unknown backend '" + name + "' (available: " +
+                                           join(available_backends(), ", ") + ")");
 }
 
 void register_backend(Backend backend) {

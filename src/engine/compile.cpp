@@ -1,5 +1,6 @@
 #include "engine/compile.h"
 
+#include "core/text.h"
 #include "engine/backend_registry.h"
 #include "engine/placement.h"
 
@@ -19,12 +20,10 @@ std::vector<std::string> requestable_precisions() {
 std::optional<graph::Precision> parse_requested_precision(const std::string& name) {
   if (name == kModelPrecision) return std::nullopt;
   if (const auto precision = graph::parse_precision(name)) return precision;
-  std::string choices;
-  for (const std::string& p : requestable_precisions())
-    choices += (choices.empty() ? "" : ", ") + p;
   // fp16 is how a model file stores weights, not an arithmetic: say where it comes from.
   throw Error(ErrorCode::kBadArgument,
-              "unknown precision '" + name + "' (available: " + choices +
+              "unknown precision '" + name +
+                  "' (available: " + join(requestable_precisions(), ", ") +
                   "; float16 weights come from `starface convert --precision fp16`, and run in "
                   "any of these)");
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/text.h"
 #include "core/threads.h"
 #include "core/timer.h"
 #include "engine/compile.h"
@@ -54,14 +55,11 @@ Network network_from_safetensors_state_dict(const std::string& path, const std::
   const TensorMap state_dict = import::read_safetensors(path).tensors;
   const nets::LandmarkNet* net = nets::find_landmark_net(state_dict);
   if (!net) {
-    std::string known;
-    for (const std::string& name : nets::landmark_net_names()) {
-      known += (known.empty() ? "" : ", ") + name;
-    }
     throw Error(ErrorCode::kNotACheckpoint,
                 path + ": a safetensors file, but not a starface model (its metadata has no " +
                     "format '" + nets::kModelFileFormat + "') nor the state dict of a known " +
-                    "landmark net (" + known + "); make a starface model from a checkpoint " +
+                    "landmark net (" + join(nets::landmark_net_names(), ", ") +
+                    "); make a starface model from a checkpoint " +
                     "with `starface convert CKPT -o " +
                     std::filesystem::path(path).filename().string() + "`");
   }

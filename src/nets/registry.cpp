@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "nets/star/landmark_net.h"
 
 namespace starface::nets {
@@ -53,11 +54,9 @@ const LandmarkNet& landmark_net_named(const std::string& name, const std::string
       if (net->name() == name) return *net;
     }
   }
-  std::string known;
-  for (const std::string& n : landmark_net_names()) known += (known.empty() ? "" : ", ") + n;
   throw Error(ErrorCode::kNotACheckpoint, path + ": a model of the landmark net '" + name +
-                                              "', which this build does not " +
-                                              "know (it knows: " + known + ")");
+                                              "', which this build does not know (it knows: " +
+                                              join(landmark_net_names(), ", ") + ")");
 }
 
 const LandmarkNet* find_landmark_net(const TensorMap& state_dict) {
